@@ -1,0 +1,1 @@
+"""Deployment and local running of autoar: the CDK app, the local runtime and the CLI."""

@@ -1,0 +1,132 @@
+"""The one description of autoar's AWS resources, read by the CDK app and the local runtime.
+
+Key schemas, index names, bucket prefixes, queue names and the state machine definition live here
+so that what runs on a laptop and what is deployed to AWS cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+KeyType = Literal["S", "N"]
+
+INFRA_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = INFRA_DIR.parent
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index; sparse unless every item carries its keys."""
+
+    name: str
+    partition: Key
+    sort: Key | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    env_var: str
+    partition: Key
+    sort: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    stream: bool = False
+
+    def attribute_definitions(self) -> list[Key]:
+        """Every key attribute the table and its indexes use, each once."""
+        keys: dict[str, Key] = {}
+        for key in (self.partition, self.sort):
+            if key is not None:
+                keys[key.name] = key
+        for index in self.indexes:
+            for key in (index.partition, index.sort):
+                if key is not None:
+                    keys[key.name] = key
+        return list(keys.values())
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical_id: str
+    env_var: str
+    remittance_prefix: str
+    mail_prefix: str
+    documents_prefix: str
+    raw_mail_retention_days: int
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function: its package under functions/ and the environment it must be given."""
+
+    name: str
+    description: str
+    timeout_seconds: int = 30
+    memory_mb: int = 512
+
+    @property
+    def handler(self) -> str:
+        return f"functions.{self.name}.handler.lambda_handler"
+
+
+REVIEW_SHARDS = 16
+"""How many partitions the next-review index spreads accounts over, so the sweep never reads a
+single hot partition; sixteen keeps a million accounts well under DynamoDB's partition limits."""
+
+LEDGER = Table(
+    logical_id="LedgerTable",
+    env_var="LEDGER_TABLE_NAME",
+    partition=Key("PK"),
+    sort=Key("SK"),
+    indexes=(
+        Index("by-next-review", Key("review_shard"), Key("next_review_key")),
+        Index("by-invoice-number", Key("invoice_number_key"), Key("PK")),
+        Index("by-unapplied", Key("unapplied_key"), Key("received_key")),
+    ),
+)
+
+AUDIT = Table(
+    logical_id="AuditTable",
+    env_var="AUDIT_TABLE_NAME",
+    partition=Key("PK"),
+    sort=Key("sequence", "N"),
+)
+
+IDEMPOTENCY = Table(
+    logical_id="IdempotencyTable",
+    env_var="IDEMPOTENCY_TABLE_NAME",
+    partition=Key("id"),
+    ttl_attribute="expiration",
+)
+
+TABLES: tuple[Table, ...] = (LEDGER, AUDIT, IDEMPOTENCY)
+
+INBOX = Bucket(
+    logical_id="InboxBucket",
+    env_var="INBOX_BUCKET_NAME",
+    remittance_prefix="inbox/remittance/",
+    mail_prefix="inbox/mail/",
+    documents_prefix="documents/",
+    raw_mail_retention_days=400,
+)
+
+API = Function("api", "Integrator API: accounts, invoices, credit notes, payments, audit")
+
+FUNCTIONS: tuple[Function, ...] = (API,)
+
+LOCAL_NAMES: dict[str, str] = {
+    LEDGER.env_var: "autoar-ledger",
+    AUDIT.env_var: "autoar-audit",
+    IDEMPOTENCY.env_var: "autoar-idempotency",
+    INBOX.env_var: "autoar-inbox",
+}
+"""Physical names the local runtime gives each resource (CloudFormation names them in AWS)."""

@@ -1,0 +1,1 @@
+"""The customer ledger: accounts, invoices, credit notes, payments, allocations, cases, touches."""
