@@ -42,6 +42,11 @@ def invoice_number_key(number: str) -> str:
     return "INVNO#" + normalized_reference(number)
 
 
+def contact_email_key(email: str, account_id: str) -> dict[str, str]:
+    """The lookup item that ties a sender's address to the account it is a contact of."""
+    return {"PK": "EMAIL#" + email.lower(), "SK": account_pk(account_id)}
+
+
 def review_shard(account_id: str, shards: int) -> str:
     """A stable shard for the account, so the sweep reads many small partitions, not one hot one."""
     digest = hashlib.sha256(account_id.encode()).digest()

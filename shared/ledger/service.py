@@ -68,6 +68,7 @@ class Ledger:
         )
         changes = Transaction()
         self.store.stage_new_account(changes, account)
+        self.store.stage_contact_emails(changes, account_id, set(), _emails(account))
         entry = _entry(
             account_id,
             actor,
@@ -260,6 +261,9 @@ class Ledger:
         now = self._clock.now()
         changes = Transaction()
         self.store.stage_profile(changes, current.account_id, profile, expected_version, now)
+        self.store.stage_contact_emails(
+            changes, current.account_id, _emails(current), _emails(profile)
+        )
         entry = _entry(current.account_id, actor, "account.updated", changed=changed)
         try:
             self.audit.record([entry], changes)
@@ -396,6 +400,10 @@ class Ledger:
 
 def _entry(account_id: str, actor: Actor, action: str, **inputs: object) -> Entry:
     return Entry(chain=account_id, actor=actor, action=action, inputs=inputs)
+
+
+def _emails(profile: AccountProfile) -> set[str]:
+    return {contact.email for contact in profile.contacts}
 
 
 def _same_currency(account: Account, currency: str, field: str) -> None:

@@ -107,6 +107,16 @@ class LedgerStore:
             _file(records, item)
         return records
 
+    def accounts_by_email(self, email: str) -> list[str]:
+        """Ids of the accounts that list this address among their contacts."""
+        items = query_all(
+            self._client,
+            TableName=self.table,
+            KeyConditionExpression="PK = :email",
+            ExpressionAttributeValues={":email": {"S": "EMAIL#" + email.lower()}},
+        )
+        return [str(item["account_id"]) for item in items]
+
     def invoices_by_reference(self, reference: str) -> list[Invoice]:
         """Invoices whose number matches a remittance reference, across all accounts."""
         items = query_all(
@@ -141,6 +151,23 @@ class LedgerStore:
         transaction.put(
             self.table, item, describe=f"account {account.account_id} is new", condition=_NEW
         )
+
+    def stage_contact_emails(
+        self, transaction: Transaction, account_id: str, before: set[str], after: set[str]
+    ) -> None:
+        """Keep the address-to-account lookup in step with the account's contacts."""
+        for email in sorted(after - before):
+            transaction.put(
+                self.table,
+                {**keys.contact_email_key(email, account_id), "account_id": account_id},
+                describe=f"contact address of account {account_id}",
+            )
+        for email in sorted(before - after):
+            transaction.delete(
+                self.table,
+                keys.contact_email_key(email, account_id),
+                describe=f"former contact address of account {account_id}",
+            )
 
     def stage_profile(
         self,

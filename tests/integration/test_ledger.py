@@ -171,3 +171,13 @@ def test_the_account_view_ages_open_items_on_the_clock(ledger, integrator, clock
     assert view.aging["1-30"] == Decimal("10.00")
     assert view.overdue_balance == Decimal("10.00")
     assert view.timeline[0].action == "invoice.created"
+
+
+def test_a_contact_address_leads_back_to_its_account(ledger, integrator):
+    from tests.factories import contact
+
+    ledger.save_contact("ACME", contact("billing", email="Billing@Acme.example"), integrator)
+    assert ledger.store.accounts_by_email("billing@acme.example") == ["ACME"]
+
+    ledger.update_account("ACME", profile(contacts=[]), expected_version=2, actor=integrator)
+    assert ledger.store.accounts_by_email("billing@acme.example") == []
