@@ -64,18 +64,42 @@ class Bucket:
     raw_mail_retention_days: int
 
 
+Trigger = Literal["http", "s3", "ses", "schedule", "sqs", "task"]
+
+
 @dataclass(frozen=True)
 class Function:
-    """A Lambda function: its package under functions/ and the environment it must be given."""
+    """A Lambda function: its package under functions/ and what invokes it.
+
+    `route` is the path prefix an HTTP function serves; `s3_prefix` the bucket prefix whose
+    new objects invoke an S3-triggered one.
+    """
 
     name: str
     description: str
+    trigger: Trigger
     timeout_seconds: int = 30
     memory_mb: int = 512
+    route: str | None = None
+    s3_prefix: str | None = None
 
     @property
     def handler(self) -> str:
         return f"functions.{self.name}.handler.lambda_handler"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge schedule that invokes a function every `every_minutes`."""
+
+    name: str
+    function: str
+    every_minutes: int
+
+    @property
+    def expression(self) -> str:
+        unit = "minute" if self.every_minutes == 1 else "minutes"
+        return f"rate({self.every_minutes} {unit})"
 
 
 REVIEW_SHARDS = 16
@@ -119,9 +143,14 @@ INBOX = Bucket(
     raw_mail_retention_days=400,
 )
 
-API = Function("api", "Integrator API: accounts, invoices, credit notes, payments, audit")
+API = Function(
+    "api", "Integrator API: accounts, invoices, credit notes, payments, audit", "http", route="/"
+)
 
 FUNCTIONS: tuple[Function, ...] = (API,)
+
+SCHEDULES: tuple[Schedule, ...] = ()
+"""What runs on the clock; the CDK app creates each rule and the local runtime fires each."""
 
 LOCAL_NAMES: dict[str, str] = {
     LEDGER.env_var: "autoar-ledger",

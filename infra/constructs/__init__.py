@@ -1,0 +1,1 @@
+"""The CDK constructs autoar's stack is composed of, one per concern."""

@@ -1,0 +1,73 @@
+"""Builds and synthesizes the CDK app as `cdk synth` does, for the infra tests to inspect."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# jsii reads these when its Node.js runtime starts, on the first aws_cdk import.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from infra.app import build_app
+from infra.manifest import PROJECT_ROOT
+from infra.stack import AutoarStack
+
+DEPLOY_CONTEXT: dict[str, Any] = {
+    "mailDomain": "ar.example.com",
+    "senderAddress": "collections@ar.example.com",
+    "approverEmails": "controller@example.com,cfo@example.com",
+    "alarmEmail": "ops@example.com",
+}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    app: cdk.App
+    stack: AutoarStack
+    template: Template
+    template_json: dict[str, Any]
+    outdir: Path
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        resources: dict[str, dict[str, Any]] = self.template_json["Resources"]
+        return resources
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.resources.items()
+            if resource["Type"] == resource_type
+        }
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The feature flags `cdk synth` runs with, so the tests see the template AWS will get."""
+    context: dict[str, Any] = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def synthesize_app(outdir: Path, context: Mapping[str, Any]) -> Synthesized:
+    """Synthesize with the deploy settings in `context` and none from this shell's environment."""
+    app = cdk.App(context={**cdk_json_context(), **context}, outdir=str(outdir))
+    stack = build_app(app, environ={})
+    # The validation plugins run here: an unacknowledged cdk-nag finding fails synth, and the
+    # error lists each finding with the id that would acknowledge it.
+    app.synth()
+    template = Template.from_stack(stack)
+    return Synthesized(
+        app=app,
+        stack=stack,
+        template=template,
+        template_json=dict(template.to_json()),
+        outdir=outdir,
+    )

@@ -1,0 +1,98 @@
+"""The alarms watching the api function, the REST API and the ledger, and where they are sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.manifest import LEDGER
+from tests.infra.stack_synth import Synthesized
+
+pytestmark = pytest.mark.infra
+
+
+def alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
+    return [alarm["Properties"] for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def watched_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metric an alarm watches, or each metric inside its metric-math expression."""
+    if "MetricName" in alarm:
+        return [{key: alarm.get(key) for key in ("Namespace", "MetricName", "Dimensions")}]
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def watches(alarm: dict[str, Any], namespace: str, metric_name: str | None = None) -> bool:
+    return any(
+        metric["Namespace"] == namespace and metric_name in (None, metric["MetricName"])
+        for metric in watched_metrics(alarm)
+    )
+
+
+def table_names(alarm: dict[str, Any]) -> list[Any]:
+    return [
+        dimension["Value"]
+        for metric in watched_metrics(alarm)
+        for dimension in metric.get("Dimensions") or []
+        if dimension["Name"] == "TableName"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric"),
+    [
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/DynamoDB", "SystemErrors"),
+        ("AWS/DynamoDB", "ThrottledRequests"),
+    ],
+)
+def test_an_alarm_watches(synthesized: Synthesized, namespace: str, metric: str) -> None:
+    watching = [alarm for alarm in alarms(synthesized) if watches(alarm, namespace, metric)]
+
+    assert len(watching) == 1
+    assert watching[0]["AlarmActions"], "the alarm notifies someone"
+
+
+def test_dynamodb_alarms_watch_the_ledger(synthesized: Synthesized) -> None:
+    table_alarms = [alarm for alarm in alarms(synthesized) if watches(alarm, "AWS/DynamoDB")]
+
+    assert table_alarms
+    for alarm in table_alarms:
+        assert table_names(alarm)
+        assert all(name == {"Ref": LEDGER.logical_id} for name in table_names(alarm))
+
+
+def test_alarms_go_to_an_encrypted_tls_only_topic_with_the_alarm_email(
+    synthesized: Synthesized,
+) -> None:
+    [topic_id] = synthesized.of_type("AWS::SNS::Topic")
+
+    assert "KmsMasterKeyId" in synthesized.resources[topic_id]["Properties"]
+    for alarm in alarms(synthesized):
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+    synthesized.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": {"Ref": topic_id}},
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "Topics": [{"Ref": topic_id}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
