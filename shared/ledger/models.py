@@ -181,6 +181,8 @@ class CreditNote(NewCreditNote):
     unapplied_amount: Decimal
     created_at: datetime
 
+    _unapplied_amount = field_validator("unapplied_amount")(amount_in_currency)
+
 
 class PaymentMethod(StrEnum):
     ACH = "ach"
@@ -237,6 +239,8 @@ class Payment(Record):
     unapplied_amount: Decimal
     created_at: datetime
 
+    _amounts = field_validator("amount", "unapplied_amount")(amount_in_currency)
+
 
 class AllocationSource(StrEnum):
     PAYMENT = "payment"
@@ -253,6 +257,8 @@ class Allocation(Record):
     currency: Currency
     amount: Decimal
     applied_at: datetime
+
+    _amount = field_validator("amount")(amount_in_currency)
 
 
 class CaseKind(StrEnum):
@@ -294,6 +300,15 @@ class Case(Record):
     opened_at: datetime
     closed_at: datetime | None = None
     version: int = 1
+
+    _amount = field_validator("amount")(amount_in_currency)
+
+    @model_validator(mode="after")
+    def _instalments_in_currency(self) -> Self:
+        for instalment in self.instalments:
+            instalment.amount = to_minor_units(instalment.amount, self.currency)
+            instalment.paid_amount = to_minor_units(instalment.paid_amount, self.currency)
+        return self
 
 
 class Touch(Record):

@@ -31,10 +31,9 @@ from shared.ledger.models import (
     Payment,
 )
 from shared.ledger.store import LedgerStore
+from shared.money import zero
 
 MAX_INVOICE_BATCH = 500
-_INVOICES_PER_TRANSACTION = 45
-"""Each invoice takes two writes (itself and its audit event), leaving room for account updates."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,7 @@ class Ledger:
             Invoice(**new.model_dump(), open_amount=new.amount, created_at=now) for new in invoices
         ]
         written: list[Invoice] = []
-        for start in range(0, len(stored), _INVOICES_PER_TRANSACTION):
-            chunk = stored[start : start + _INVOICES_PER_TRANSACTION]
+        for chunk in _transaction_sized(stored):
             try:
                 self._write_invoice_chunk(chunk, actor, now)
             except TransactionRefused as refused:
@@ -139,7 +137,7 @@ class Ledger:
         voided = invoice.model_copy(
             update={
                 "status": InvoiceStatus.VOID,
-                "open_amount": Decimal(0),
+                "open_amount": zero(invoice.currency),
                 "voided_reason": reason,
                 "version": invoice.version + 1,
             }
@@ -269,8 +267,14 @@ class Ledger:
             self.audit.record([entry], changes)
         except TransactionRefused:
             raise Conflict(f"account {current.account_id} changed meanwhile; retry") from None
-        return current.model_copy(
-            update={**profile.model_dump(), "version": current.version + 1, "updated_at": now}
+        # Validated, not model_copy'd: an update from model_dump() would leave contacts as dicts.
+        return Account.model_validate(
+            {
+                **current.model_dump(),
+                **profile.model_dump(),
+                "version": current.version + 1,
+                "updated_at": now,
+            }
         )
 
     def _check_new_invoices(self, invoices: Sequence[NewInvoice]) -> None:
@@ -320,14 +324,13 @@ class Ledger:
             )
             for invoice in chunk
         ]
-        assert len(changes) + len(entries) <= MAX_TRANSACTION_ITEMS
         self.audit.record(entries, changes)
 
     def _withdraw(self, written: list[Invoice], actor: Actor, reason: str) -> None:
         """Remove invoices this batch wrote before a later part of it was refused."""
-        for start in range(0, len(written), _INVOICES_PER_TRANSACTION):
+        for start in range(0, len(written), MAX_TRANSACTION_ITEMS // 2):
             changes = Transaction()
-            chunk = written[start : start + _INVOICES_PER_TRANSACTION]
+            chunk = written[start : start + MAX_TRANSACTION_ITEMS // 2]
             for invoice in chunk:
                 changes.delete(
                     self.store.table,
@@ -400,6 +403,24 @@ class Ledger:
 
 def _entry(account_id: str, actor: Actor, action: str, **inputs: object) -> Entry:
     return Entry(chain=account_id, actor=actor, action=action, inputs=inputs)
+
+
+def _transaction_sized(invoices: list[Invoice]) -> list[list[Invoice]]:
+    """Split invoices so each part fits one transaction.
+
+    Each invoice takes two writes (itself and its audit event) and each account in a part one
+    more (its next review), all within DynamoDB's limit of writes per transaction.
+    """
+    parts: list[list[Invoice]] = [[]]
+    accounts: set[str] = set()
+    for invoice in invoices:
+        new_accounts = accounts | {invoice.account_id}
+        if 2 * (len(parts[-1]) + 1) + len(new_accounts) > MAX_TRANSACTION_ITEMS:
+            parts.append([])
+            new_accounts = {invoice.account_id}
+        parts[-1].append(invoice)
+        accounts = new_accounts
+    return [part for part in parts if part]
 
 
 def _emails(profile: AccountProfile) -> set[str]:

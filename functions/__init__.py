@@ -1,0 +1,1 @@
+"""autoar's Lambda functions: one package each, a thin handler over `shared`."""
