@@ -20,6 +20,7 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Services:
     dynamodb: DynamoDBClient
     audit: AuditLog
     ledger: Ledger
+    s3: S3Client
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -36,7 +38,8 @@ class Services:
         dynamodb = boto3.client("dynamodb")
         audit = AuditLog(dynamodb, settings.audit_table, clock)
         store = LedgerStore(dynamodb, settings.ledger_table, settings.review_shards)
-        return cls(settings, clock, dynamodb, audit, Ledger(store, audit, clock))
+        ledger = Ledger(store, audit, clock)
+        return cls(settings, clock, dynamodb, audit, ledger, boto3.client("s3"))
 
 
 _current: Services | None = None

@@ -1,0 +1,1 @@
+"""Mail: reading what customers send to the AR mailbox and tying it to their account."""
