@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import boto3
 
@@ -39,6 +40,28 @@ def audit_verify(arguments: argparse.Namespace) -> int:
     return 0 if report.intact else 1
 
 
+def demo(arguments: argparse.Namespace) -> int:
+    """Run the simulated company through the local runtime and print what autoar did."""
+    from infra.local.demo.run import DemoOptions, run_demo
+
+    options = DemoOptions(
+        workdir=Path(arguments.workdir),
+        days=arguments.days,
+        accounts=arguments.accounts,
+        seed=arguments.seed,
+    )
+    result = run_demo(options)
+    return 0 if result.audit.intact else 1
+
+
+def serve(arguments: argparse.Namespace) -> int:
+    """Run the local runtime on the real clock until interrupted."""
+    from infra.local.serve import serve as serve_forever
+
+    serve_forever(Path(arguments.workdir))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autoar", description=__doc__)
     commands = parser.add_subparsers(title="commands")
@@ -51,7 +74,29 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--account", help="verify only this account's chain")
     verify.add_argument("--table", help=f"audit table name (default: ${AUDIT.env_var})")
     verify.set_defaults(run=audit_verify)
+
+    run_demo = commands.add_parser(
+        "demo", help="run weeks of a simulated company's receivables on this machine"
+    )
+    run_demo.add_argument("--days", type=_positive, default=60, help="simulated days (60)")
+    run_demo.add_argument("--accounts", type=_positive, default=42, help="customers (42)")
+    run_demo.add_argument("--seed", type=int, default=7, help="random seed of the book (7)")
+    run_demo.add_argument("--workdir", default=".autoar/demo", help="where files go")
+    run_demo.set_defaults(run=demo)
+
+    run_serve = commands.add_parser(
+        "serve", help="run the whole system on this machine on the real clock, until Ctrl-C"
+    )
+    run_serve.add_argument("--workdir", default=".autoar/serve", help="where files go")
+    run_serve.set_defaults(run=serve)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 if __name__ == "__main__":

@@ -147,7 +147,22 @@ API = Function(
     "api", "Integrator API: accounts, invoices, credit notes, payments, audit", "http", route="/"
 )
 
-FUNCTIONS: tuple[Function, ...] = (API,)
+INBOUND_MAIL = Function(
+    "inbound_mail",
+    "Customer mail: store it, tie it to an account, put the account up for review",
+    "ses",
+    memory_mb=1024,
+)
+REMITTANCE = Function(
+    "remittance",
+    "Bank files and remittance advice dropped in the inbox bucket",
+    "s3",
+    timeout_seconds=120,
+    memory_mb=1024,
+    s3_prefix=INBOX.remittance_prefix,
+)
+
+FUNCTIONS: tuple[Function, ...] = (API, INBOUND_MAIL, REMITTANCE)
 
 SCHEDULES: tuple[Schedule, ...] = ()
 """What runs on the clock; the CDK app creates each rule and the local runtime fires each."""

@@ -90,7 +90,8 @@ def _condition_failure(op: dict[str, Any], current: Any) -> tuple[str, str, None
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    names = op.get("ExpressionAttributeNames") or {}
+    values = op.get("ExpressionAttributeValues") or {}
     if op_type == "Put":
         backend.put_item(op["TableName"], op["Item"])
     elif op_type == "Delete":

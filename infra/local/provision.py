@@ -53,7 +53,8 @@ def create_bucket(s3: S3Client, name: str) -> None:
     if region == "us-east-1":
         s3.create_bucket(Bucket=name)
     else:
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        location: Any = {"LocationConstraint": region}
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration=location)
 
 
 def _key_schema(partition: str, sort: str | None) -> list[dict[str, str]]:

@@ -1,0 +1,1 @@
+"""`autoar demo`: a simulated company's receivables, run for weeks through the local runtime."""

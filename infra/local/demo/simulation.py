@@ -1,0 +1,192 @@
+"""Runs the demo: seeds the book through the API, then lives through it one simulated day at a time.
+
+Each day the clock moves to 09:00 UTC, the schedules fire, the company's ERP posts new invoices
+and the payments it took, customers' banks deliver statements to the inbox bucket and customers
+reply by email; then the runtime settles before the next day begins.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from infra.local.demo.bankfiles import Credit, camt053_statement
+from infra.local.demo.book import Behaviour, Book, Customer, PlannedInvoice
+from infra.local.demo.figures import Snapshot, read_book, snapshot
+from infra.local.demo.integrator import ErpClient, send_reply
+from infra.local.runtime import SENDER, LocalRuntime
+from shared.clock import SimulatedClock
+
+MAX_BATCH = 500
+Progress = Callable[[int, int, dict[str, int]], None]
+
+
+@dataclass
+class Activity:
+    """What the simulated world did, to show as the demo runs; the summary reads stored state."""
+
+    invoices_posted: int = 0
+    payments_posted: int = 0
+    bank_files_dropped: int = 0
+    replies_sent: int = 0
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "invoices": self.invoices_posted,
+            "payments": self.payments_posted,
+            "bank files": self.bank_files_dropped,
+            "replies": self.replies_sent,
+        }
+
+
+@dataclass
+class Simulation:
+    runtime: LocalRuntime
+    clock: SimulatedClock
+    book: Book
+    activity: Activity = field(default_factory=Activity)
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.erp = ErpClient(self.runtime.api_url)
+
+    def seed(self) -> None:
+        """The book as it stands on the first morning: customers, open and recently paid items."""
+        self._move_to(self.book.start)
+        for customer in self.book.customers:
+            self.erp.post("/accounts", _account(customer))
+        self._post_invoices(self.book.invoices())
+        for customer, invoice in self.book.invoices():
+            if invoice.pays_on is not None and invoice.pays_on < self.book.start:
+                self._post_payment(customer, [invoice], invoice.pays_on)
+        self.runtime.settle()
+        self.snapshots.append(self._snapshot())
+        self.activity = Activity()
+
+    def run(self, days: int, progress: Progress) -> None:
+        for day_number in range(1, days + 1):
+            day = self.book.start + timedelta(days=day_number)
+            self._live(day)
+            if day.weekday() == 0 or day_number == days:
+                self.snapshots.append(self._snapshot())
+            progress(day_number, days, self.activity.counters())
+
+    def _live(self, day: date) -> None:
+        self._move_to(day)
+        self.runtime.scheduler.tick(self.clock.now())
+        self._post_invoices(self.book.new_invoices(day))
+        by_bank: dict[str, list[Credit]] = defaultdict(list)
+        for customer, paid in self._paying_on(day):
+            if paid[0].by_bank_file:
+                by_bank[customer.currency].append(_credit(customer, paid))
+            else:
+                self._post_payment(customer, paid, day)
+        for sequence, (currency, credits) in enumerate(sorted(by_bank.items())):
+            statement = camt053_statement(currency, day, credits, sequence)
+            path = self.runtime.folders.bank_drop / f"camt053-{day:%Y%m%d}-{currency}.xml"
+            path.write_bytes(statement)
+            self.activity.bank_files_dropped += 1
+        self._send_replies(day)
+        self.runtime.settle()
+
+    def _paying_on(self, day: date) -> list[tuple[Customer, list[PlannedInvoice]]]:
+        """Each customer's invoices paid on `day`, grouped as the customer pays them."""
+        paying = []
+        for customer in self.book.customers:
+            due = [i for i in customer.invoices if i.pays_on == day and i.issue_date <= day]
+            if not due:
+                continue
+            if customer.behaviour is Behaviour.BATCH_REMITTER:
+                paying.append((customer, due))
+            else:
+                paying.extend((customer, [invoice]) for invoice in due)
+        return paying
+
+    def _send_replies(self, day: date) -> None:
+        assert self.runtime.smtp is not None
+        for reply in (r for r in self.book.replies if r.sent_on == day):
+            customer = next(c for c in self.book.customers if c.account_id == reply.account_id)
+            send_reply(
+                self.runtime.smtp.host,
+                self.runtime.smtp.port,
+                customer.email,
+                SENDER,
+                reply.subject,
+                reply.body,
+                self.clock.now(),
+            )
+            self.activity.replies_sent += 1
+
+    def _post_invoices(self, invoices: list[tuple[Customer, PlannedInvoice]]) -> None:
+        bodies = [_invoice(customer, invoice) for customer, invoice in invoices]
+        for start in range(0, len(bodies), MAX_BATCH):
+            self.erp.post("/invoices/batch", {"invoices": bodies[start : start + MAX_BATCH]})
+        self.activity.invoices_posted += len(bodies)
+
+    def _post_payment(self, customer: Customer, paid: list[PlannedInvoice], on: date) -> None:
+        body = {
+            "payment_id": f"PAY-{paid[0].number}",
+            "received_on": on.isoformat(),
+            "currency": customer.currency,
+            "amount": str(sum(i.pays_amount for i in paid)),
+            "method": "card" if customer.currency == "USD" else "sepa",
+            "payer_name": customer.name,
+            "allocations": [
+                {"invoice_number": i.number, "amount": str(i.pays_amount)} for i in paid
+            ],
+        }
+        self.erp.post(f"/accounts/{customer.account_id}/payments", body)
+        self.activity.payments_posted += 1
+
+    def _snapshot(self) -> Snapshot:
+        assert self.runtime.services is not None
+        store = self.runtime.services.ledger.store
+        books = read_book(store, [c.account_id for c in self.book.customers])
+        return snapshot(books, self.clock.now().date())
+
+    def _move_to(self, day: date) -> None:
+        self.clock.set(datetime.combine(day, time(9), tzinfo=UTC))
+
+
+def _account(customer: Customer) -> dict[str, Any]:
+    return {
+        "account_id": customer.account_id,
+        "name": customer.name,
+        "currency": customer.currency,
+        "payment_terms_days": customer.terms_days,
+        "contacts": [
+            {
+                "contact_id": "ap",
+                "name": "Accounts payable",
+                "email": customer.email,
+                "role": "accounts_payable",
+                "language": customer.language,
+                "time_zone": customer.time_zone,
+            }
+        ],
+    }
+
+
+def _invoice(customer: Customer, invoice: PlannedInvoice) -> dict[str, Any]:
+    return {
+        "account_id": customer.account_id,
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "currency": customer.currency,
+        "amount": str(invoice.amount),
+        "po_number": f"PO-{invoice.number[-9:]}",
+    }
+
+
+def _credit(customer: Customer, paid: list[PlannedInvoice]) -> Credit:
+    return Credit(
+        amount=sum((i.pays_amount for i in paid), Decimal(0)),
+        debtor=customer.name,
+        end_to_end_id=f"E2E-{paid[0].number}",
+        remittance="Invoices " + ", ".join(i.number for i in paid),
+    )

@@ -1,0 +1,264 @@
+"""The local runtime: autoar's whole system in one process, with no AWS account.
+
+moto serves the AWS APIs on a loopback port; resources are created from the same manifest the
+CDK app deploys; the real handlers run in-process behind moto's Lambda, an HTTP gateway, an SMTP
+listener and drop folders; a scheduler fires the schedules on the runtime's clock.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.awslambda.models import LambdaFunction
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.ses.models import ses_backends
+
+from infra.local import moto_patches
+from infra.local.gateway import Gateway
+from infra.local.mail import DropFolder, InboundMail, Outbox, SmtpListener
+from infra.local.provision import provision
+from infra.local.router import EventRouter
+from infra.local.scheduler import Scheduler
+from infra.manifest import FUNCTIONS, INBOX, LOCAL_NAMES, SCHEDULES
+from shared import services as services_module
+from shared.clock import Clock, SystemClock
+from shared.services import Services
+from shared.settings import Settings
+
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+MAIL_DOMAIN = "autoar.localhost"
+SENDER = f"receivables@{MAIL_DOMAIN}"
+_ROLE_NAME = "autoar-local-function"
+
+
+@dataclass(frozen=True)
+class Folders:
+    root: Path
+
+    @property
+    def mail_drop(self) -> Path:
+        return self.root / "mail-drop"
+
+    @property
+    def bank_drop(self) -> Path:
+        return self.root / "bank-drop"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+
+class LocalRuntime:
+    def __init__(self, workdir: Path, clock: Clock | None = None, smtp: bool = True) -> None:
+        self.folders = Folders(workdir)
+        self.clock: Clock = clock or SystemClock()
+        self._smtp_enabled = smtp
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.router = EventRouter({})
+        self.functions = {f"autoar-{f.name.replace('_', '-')}": f for f in FUNCTIONS}
+        self.gateway: Gateway | None = None
+        self.smtp: SmtpListener | None = None
+        self.services: Services | None = None
+        self.environment: dict[str, str] = {}
+        self._previous_environment: dict[str, str | None] = {}
+
+    def start(self) -> LocalRuntime:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_patches.install()
+        _route_lambda_invokes_to(self.router)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.environment = self._configure_environment(f"http://{host}:{port}", port)
+        _reset_moto(self.environment["AWS_ENDPOINT_URL"])
+        provision(boto3.client("dynamodb"), boto3.client("s3"))
+        self._create_functions()
+        self._verify_mail_identities()
+        self.services = Services.build(Settings.from_env(), self.clock)
+        services_module.use(self.services)
+        self._start_front_doors()
+        return self
+
+    def stop(self) -> None:
+        if self.smtp:
+            self.smtp.stop()
+        if self.gateway:
+            self.gateway.stop()
+        self.router.shutdown()
+        services_module.use(None)
+        self._moto.stop()
+        for name, value in self._previous_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None, "start the runtime first"
+        return self.gateway.url
+
+    def settle(self) -> None:
+        """Deliver dropped files, wait for every handler to finish, and write the outbox."""
+        while self.mail_drop.scan() + self.bank_drop.scan():
+            self.router.drain()
+        self.router.drain()
+        self.outbox.flush()
+
+    def _configure_environment(self, endpoint: str, port: int) -> dict[str, str]:
+        environment = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "MOTO_PORT": str(port),
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "REVIEW_SHARDS": "16",
+            "POWERTOOLS_SERVICE_NAME": "autoar",
+            "POWERTOOLS_METRICS_NAMESPACE": "autoar",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "AUTOAR_MAIL_DOMAIN": MAIL_DOMAIN,
+            "AUTOAR_SENDER": SENDER,
+            **LOCAL_NAMES,
+        }
+        for name in [*environment, "AWS_PROFILE", "AWS_SESSION_TOKEN"]:
+            self._previous_environment[name] = os.environ.pop(name, None)
+        os.environ.update(environment)
+        return environment
+
+    def _create_functions(self) -> None:
+        iam = boto3.client("iam")
+        role = iam.create_role(
+            RoleName=_ROLE_NAME,
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        client = boto3.client("lambda")
+        notifications = []
+        for name, function in self.functions.items():
+            self.router.register(name, function)
+            arn = client.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler=function.handler,
+                Code={"ZipFile": _placeholder_zip()},
+                Timeout=function.timeout_seconds,
+                Environment={"Variables": self.environment},
+            )["FunctionArn"]
+            if function.trigger == "s3" and function.s3_prefix:
+                notifications.append(_notification(arn, function.s3_prefix))
+        if notifications:
+            boto3.client("s3").put_bucket_notification_configuration(
+                Bucket=LOCAL_NAMES[INBOX.env_var],
+                NotificationConfiguration={"LambdaFunctionConfigurations": notifications},
+            )
+
+    def _verify_mail_identities(self) -> None:
+        ses = boto3.client("ses")
+        ses.verify_domain_identity(Domain=MAIL_DOMAIN)
+        ses.verify_email_identity(EmailAddress=SENDER)
+
+    def _start_front_doors(self) -> None:
+        bucket = LOCAL_NAMES[INBOX.env_var]
+        s3 = boto3.client("s3")
+        routes = {
+            f.route: _sync_invoker(self.router, name)
+            for name, f in self.functions.items()
+            if f.trigger == "http" and f.route
+        }
+        self.gateway = Gateway(routes)
+        self.gateway.start()
+        self.inbound = InboundMail(
+            s3, bucket, INBOX.mail_prefix, self._deliver_mail, self.clock.now
+        )
+        if self._smtp_enabled:
+            self.smtp = SmtpListener(self.inbound)
+            self.smtp.start()
+        self.mail_drop = DropFolder(
+            self.folders.mail_drop, lambda p: self.inbound.receive(p.read_bytes()), "*.eml"
+        )
+        self.bank_drop = DropFolder(
+            self.folders.bank_drop,
+            lambda p: s3.put_object(
+                Bucket=bucket, Key=INBOX.remittance_prefix + p.name, Body=p.read_bytes()
+            ),
+        )
+        self.outbox = Outbox(self.folders.outbox, _sent_messages)
+        self.scheduler = Scheduler(SCHEDULES, self._fire_schedule, self.clock.now())
+
+    def _deliver_mail(self, event: dict[str, Any]) -> None:
+        name = self._name_of("ses")
+        if name is None:
+            return
+        self.router.invoke_async(name, event)
+
+    def _fire_schedule(self, function: str, event: dict[str, Any]) -> None:
+        name = next(n for n, f in self.functions.items() if f.name == function)
+        self.router.invoke_async(name, event)
+
+    def _name_of(self, trigger: str) -> str | None:
+        return next((n for n, f in self.functions.items() if f.trigger == trigger), None)
+
+
+@contextmanager
+def running(workdir: Path, clock: Clock | None = None, smtp: bool = True) -> Iterator[LocalRuntime]:
+    runtime = LocalRuntime(workdir, clock, smtp).start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+def _reset_moto(endpoint: str) -> None:
+    """moto's backends live in the process: start every runtime from empty ones."""
+    request = urllib.request.Request(endpoint + "/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def _route_lambda_invokes_to(router: EventRouter) -> None:
+    def invoke(function: LambdaFunction, body: Any, request_headers: Any, _: Any) -> str:
+        return router.moto_invoke(function.function_name, body, request_headers)
+
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
+
+
+def _sync_invoker(router: EventRouter, name: str) -> Any:
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = router.invoke(name, event)
+        return response
+
+    return invoke
+
+
+def _notification(function_arn: str, prefix: str) -> Any:
+    return {
+        "LambdaFunctionArn": function_arn,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+    }
+
+
+def _sent_messages() -> list[Any]:
+    messages: list[Any] = ses_backends[ACCOUNT_ID][REGION].sent_messages
+    return messages
+
+
+def _placeholder_zip() -> bytes:
+    """moto needs code to create a function; the router runs the real handler instead."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()

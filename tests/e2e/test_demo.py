@@ -1,0 +1,95 @@
+"""`autoar demo` end to end: its summary states what is in the stored ledger and audit trail."""
+
+import re
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import boto3
+import pytest
+
+from infra.local.demo.figures import in_eur
+from infra.local.demo.run import DEMO_START, DemoOptions, run_demo
+from shared.dynamodb import scan_all
+
+pytestmark = pytest.mark.e2e
+
+DAYS = 12
+
+
+def stored_figures(runtime, result):
+    """The summary's figures recomputed from raw table scans, sharing no code with the demo."""
+    dynamodb = boto3.client("dynamodb")
+    ledger = list(scan_all(dynamodb, TableName=runtime.environment["LEDGER_TABLE_NAME"]))
+    audit = list(scan_all(dynamodb, TableName=runtime.environment["AUDIT_TABLE_NAME"]))
+    end = DEMO_START + timedelta(days=DAYS)
+    cash: dict[str, Decimal] = defaultdict(Decimal)
+    payments = 0
+    for item in ledger:
+        if (
+            item.get("entity") == "payment"
+            and DEMO_START <= date.fromisoformat(item["received_on"]) <= end
+        ):
+            cash[item["currency"]] += item["amount"]
+            payments += 1
+    invoices = [item for item in ledger if item.get("entity") == "invoice"]
+    currency_of = {
+        item["account_id"]: item["currency"] for item in ledger if item.get("entity") == "account"
+    }
+    open_total = sum(
+        in_eur(i["open_amount"], currency_of[i["account_id"]])
+        for i in invoices
+        if i["status"] == "open"
+    )
+    sales = sum(
+        in_eur(i["amount"], currency_of[i["account_id"]])
+        for i in invoices
+        if end - timedelta(days=90) < date.fromisoformat(i["issue_date"]) <= end
+    )
+    return {
+        "replies": sum(1 for item in ledger if str(item.get("SK", "")).startswith("MAIL#")),
+        "bank_files": sum(1 for item in ledger if item.get("entity") == "bank_file"),
+        "cash": dict(sorted(cash.items())),
+        "payments": payments,
+        "invoices": len(invoices),
+        "chains": len({item["PK"] for item in audit}),
+        "events": len(audit),
+        "dso_end": (open_total / sales * 90).quantize(Decimal("0.1")),
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    seen = {}
+    out = StringIO()
+    options = DemoOptions(workdir=tmp_path_factory.mktemp("demo"), days=DAYS, accounts=14, seed=3)
+    result = run_demo(
+        options, out=out, inspect=lambda runtime, r: seen.update(stored_figures(runtime, r))
+    )
+    return result, out.getvalue(), seen
+
+
+def test_the_demo_reaches_its_summary_and_writes_its_report(demo):
+    result, printed, _ = demo
+
+    assert "Cash collected" in printed
+    assert f"Report: {result.report_path.resolve()}" in printed
+    html = result.report_path.read_text()
+    assert html.count("<svg") == 2
+    assert "Cash collected per week" in html
+
+
+def test_the_summary_matches_the_stored_state(demo):
+    result, printed, stored = demo
+
+    assert result.cash.by_currency == stored["cash"]
+    assert result.cash.payments == stored["payments"] > 0
+    assert result.invoices == stored["invoices"]
+    assert result.replies == stored["replies"] > 0
+    assert result.bank_files == stored["bank_files"] > 0
+    assert result.dso_end == stored["dso_end"]
+    assert (result.audit.chains, result.audit.events) == (stored["chains"], stored["events"])
+    assert result.audit.intact
+    assert f"{result.audit.events} events verified, all intact" in printed
+    assert re.search(rf"DSO at end\s+{stored['dso_end']} days", printed)
