@@ -245,6 +245,7 @@ class Payment(Record):
 class AllocationSource(StrEnum):
     PAYMENT = "payment"
     CREDIT_NOTE = "credit_note"
+    WRITE_OFF = "write_off"
 
 
 class Allocation(Record):

@@ -156,6 +156,26 @@ class Ledger:
         self.audit.record([entry], changes)
         return voided
 
+    def write_off(self, account_id: str, number: str, amount: Decimal, entry: Entry) -> Invoice:
+        """Clear an invoice's open amount, which must still be exactly `amount`.
+
+        `entry` is the audit event the caller composed (who, why, under which approval); the
+        write-off and it commit together.
+        """
+        invoice = self._open_invoice(account_id, number, "invoice_number")
+        if invoice.open_amount != amount:
+            raise Conflict(
+                f"invoice {number} now has {invoice.open_amount} {invoice.currency} open, "
+                f"not {amount}; the write-off no longer fits"
+            )
+        changes = Transaction()
+        write_off_id = f"{number}-{invoice.version}"
+        self._apply(
+            changes, invoice, amount, AllocationSource.WRITE_OFF, write_off_id, self._clock.now()
+        )
+        self.audit.record([entry], changes)
+        return self.store.invoice(account_id, number)
+
     def record_credit_note(self, account_id: str, new: NewCreditNote, actor: Actor) -> CreditNote:
         account = self.store.account(account_id)
         _same_currency(account, new.currency, "currency")
