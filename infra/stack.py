@@ -1,5 +1,6 @@
-"""autoar's one stack per company: storage, the integrator API, and the alarms watching them.
-Each capability is a construct of its own; a new one is added here and registers with the alarms.
+"""autoar's one stack per company: storage, the integrator API, bank file and mail intake, and
+the alarms watching them. Each capability is a construct of its own; a new one is added here and
+registers with the alarms.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from constructs import Construct
 
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import IntegratorApi
+from infra.constructs.intake import InboundMail, RemittanceInbox
 from infra.constructs.storage import Storage
 from infra.settings import DeploySettings
 
@@ -26,7 +28,19 @@ class AutoarStack(Stack):
         self.storage = Storage(self, "Storage")
         self.alarms = Alarms(self, "Alarms", email=settings.alarm_email)
         self.integrator_api = IntegratorApi(self, "IntegratorApi", storage=self.storage)
+        self.remittance = RemittanceInbox(self, "Remittance", storage=self.storage)
+        self.inbound_mail = InboundMail(
+            self, "InboundMail", storage=self.storage, mail_domain=settings.mail_domain
+        )
 
         self.alarms.watch_table(self.storage.ledger, "Ledger")
         self.alarms.watch_function(self.integrator_api.handler.function, "Api")
         self.alarms.watch_rest_api(self.integrator_api.rest_api, "IntegratorApi")
+        self.alarms.watch_function(self.remittance.handler.function, "Remittance")
+        self.alarms.watch_dead_letter_queue(
+            self.remittance.failed_events.queue, "RemittanceFailedEvents"
+        )
+        self.alarms.watch_function(self.inbound_mail.handler.function, "InboundMail")
+        self.alarms.watch_dead_letter_queue(
+            self.inbound_mail.failed_events.queue, "InboundMailFailedEvents"
+        )

@@ -1,5 +1,6 @@
 """Alarms on what would stop autoar working, sent to one encrypted SNS topic; each capability
-registers what it owns (`watch_function`, `watch_rest_api`, `watch_table`).
+registers what it owns (`watch_function`, `watch_dead_letter_queue`, `watch_rest_api`,
+`watch_table`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -61,6 +63,17 @@ class Alarms(Construct):
             f"{name}Throttles",
             function.metric_throttles(period=PERIOD),
             f"The {name} function was throttled.",
+        )
+
+    def watch_dead_letter_queue(self, queue: sqs.IQueue, name: str) -> None:
+        """Alarm as soon as one event waits in the queue: each is work autoar failed to do."""
+        self._alarm(
+            f"{name}Waiting",
+            # Maximum, stated rather than left to CDK's default: one message is already an incident.
+            queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            f"Events the {name} queue holds failed every retry and wait to be looked at.",
         )
 
     def watch_rest_api(self, api: apigateway.RestApi, name: str) -> None:

@@ -20,6 +20,8 @@ ACCESS_LOG_RETENTION_DAYS = 400
 _DISPOSABLE_TABLES = frozenset({IDEMPOTENCY.logical_id})
 
 _AUDIT_APPEND_ACTIONS = ("dynamodb:PutItem",)
+_INBOX_OBJECT_READ = "s3:GetObject"
+_INBOX_VERSION_READ = "s3:GetObjectVersion"
 
 
 class Storage(Construct):
@@ -77,6 +79,34 @@ class Storage(Construct):
 
     def grant_idempotency_read_write(self, grantee: iam.IGrantable) -> None:
         self.idempotency.grant_read_write_data(grantee)
+
+    def grant_inbox_read(
+        self, grantee: iam.IGrantable, prefix: str, *, include_versions: bool = False
+    ) -> None:
+        """Read objects under one prefix of the inbox bucket, and nothing else in it.
+
+        Not `bucket.grant_read`, which adds s3:List* and s3:GetBucket* on the whole bucket: an
+        intake function is told which object to read by the event that invokes it, and bank
+        file names and raw mail are not each other's business. Without s3:ListBucket, S3 answers
+        a read of a missing key with 403 rather than 404.
+        """
+        if not prefix.endswith("/"):
+            # "inbox/mail*" would also match "inbox/mailbox/..."; a prefix is a folder here.
+            raise ValueError(f"inbox prefix {prefix!r} must end with '/'")
+        actions = [_INBOX_OBJECT_READ]
+        if include_versions:
+            actions.append(_INBOX_VERSION_READ)
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=actions,
+            resource_arns=[self.inbox_bucket.arn_for_objects(f"{prefix}*")],
+        )
+        _acknowledge_on_principal(
+            grantee,
+            f"AwsSolutions-IAM5[Resource::<{INBOX.logical_id}.Arn>/{prefix}*]",
+            f"Reads the objects that arrive under {prefix} of the inbox bucket, whose names are "
+            "not known in advance; no other prefix, no listing and no bucket-level actions.",
+        )
 
 
 def _build_table(scope: Construct, spec: Table) -> dynamodb.Table:

@@ -18,7 +18,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
-from infra.manifest import PROJECT_ROOT
+from infra.manifest import PROJECT_ROOT, Function
 from infra.stack import AutoarStack
 
 DEPLOY_CONTEXT: dict[str, Any] = {
@@ -48,6 +48,25 @@ class Synthesized:
             for logical_id, resource in self.resources.items()
             if resource["Type"] == resource_type
         }
+
+    def function(self, spec: Function) -> tuple[str, dict[str, Any]]:
+        """The logical id and properties of the one Lambda function running `spec`'s handler."""
+        found = [
+            (logical_id, resource["Properties"])
+            for logical_id, resource in self.of_type("AWS::Lambda::Function").items()
+            if resource["Properties"].get("Handler") == spec.handler
+        ]
+        assert len(found) == 1, f"exactly one function runs {spec.handler}"
+        return found[0]
+
+
+def flatten(value: Any) -> str:
+    """A CloudFormation value as text, intrinsic functions included, for substring checks."""
+    if isinstance(value, dict):
+        return "".join(flatten(item) for item in value.values())
+    if isinstance(value, list):
+        return "".join(flatten(item) for item in value)
+    return str(value)
 
 
 def cdk_json_context() -> dict[str, Any]:

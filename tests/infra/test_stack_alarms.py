@@ -1,4 +1,6 @@
-"""The alarms watching the api function, the REST API and the ledger, and where they are sent."""
+"""The alarms watching every function, failed-event queue, the REST API and the ledger, and where
+they are sent.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.manifest import LEDGER
+from infra.manifest import FUNCTIONS, LEDGER, Function
 from tests.infra.stack_synth import Synthesized
 
 pytestmark = pytest.mark.infra
@@ -31,20 +33,58 @@ def watches(alarm: dict[str, Any], namespace: str, metric_name: str | None = Non
     )
 
 
-def table_names(alarm: dict[str, Any]) -> list[Any]:
+def dimension_values(alarm: dict[str, Any], name: str) -> list[Any]:
     return [
         dimension["Value"]
         for metric in watched_metrics(alarm)
         for dimension in metric.get("Dimensions") or []
-        if dimension["Name"] == "TableName"
+        if dimension["Name"] == name
     ]
+
+
+def table_names(alarm: dict[str, Any]) -> list[Any]:
+    return dimension_values(alarm, "TableName")
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_every_function_has_an_alarm_on(
+    synthesized: Synthesized, spec: Function, metric: str
+) -> None:
+    function_id, _ = synthesized.function(spec)
+
+    watching = [
+        alarm
+        for alarm in alarms(synthesized)
+        if watches(alarm, "AWS/Lambda", metric)
+        and dimension_values(alarm, "FunctionName") == [{"Ref": function_id}]
+    ]
+
+    assert len(watching) == 1
+    assert watching[0]["AlarmActions"], "the alarm notifies someone"
+
+
+def test_every_queue_alarms_on_its_first_waiting_message(synthesized: Synthesized) -> None:
+    # Every queue in the stack is a failed-event queue: one message in it is work not done.
+    queues = synthesized.of_type("AWS::SQS::Queue")
+
+    assert queues
+    for queue_id in queues:
+        [alarm] = [
+            alarm
+            for alarm in alarms(synthesized)
+            if watches(alarm, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+            and dimension_values(alarm, "QueueName") == [{"Fn::GetAtt": [queue_id, "QueueName"]}]
+        ]
+        assert alarm["Statistic"] == "Maximum"
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["AlarmActions"], "the alarm notifies someone"
 
 
 @pytest.mark.parametrize(
     ("namespace", "metric"),
     [
-        ("AWS/Lambda", "Errors"),
-        ("AWS/Lambda", "Throttles"),
         ("AWS/ApiGateway", "5XXError"),
         ("AWS/DynamoDB", "SystemErrors"),
         ("AWS/DynamoDB", "ThrottledRequests"),

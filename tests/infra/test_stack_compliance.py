@@ -8,6 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint_all
+from cfnlint.match import Match as LintMatch
 
 from infra.app import add_compliance_checks
 from tests.infra.stack_synth import Synthesized
@@ -18,6 +19,10 @@ pytestmark = pytest.mark.infra
 # role's policy must exist before the function first runs.
 TOLERATED_LINT_WARNINGS = frozenset({"W3005"})
 X_RAY_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+# SES receives mail in fewer Regions than CloudFormation runs in, and autoar can only be deployed
+# where it does; the receipt rule types' absence from the other Regions is expected, nothing else.
+MAIL_RECEIVING_TYPES = ("AWS::SES::ReceiptRuleSet", "AWS::SES::ReceiptRule")
+MAIL_RECEIVING_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(synthesized: Synthesized) -> None:
@@ -88,7 +93,13 @@ def test_cfn_lint_finds_no_errors(synthesized: Synthesized) -> None:
     matches = lint_all(template)
 
     # Then nothing is an error, and every warning is one we have a reason to accept
-    errors = [f"{m.rule.id} {m.message} at {m.path_string}" for m in matches if m.rule.id[0] == "E"]
+    region_gaps = [m.message for m in matches if is_mail_receiving_region_gap(m)]
+    assert not [gap for gap in region_gaps if any(f"'{r}'" in gap for r in MAIL_RECEIVING_REGIONS)]
+    errors = [
+        f"{m.rule.id} {m.message} at {m.path_string}"
+        for m in matches
+        if m.rule.id[0] == "E" and not is_mail_receiving_region_gap(m)
+    ]
     warnings = [
         f"{m.rule.id} {m.message} at {m.path_string}"
         for m in matches
@@ -96,3 +107,11 @@ def test_cfn_lint_finds_no_errors(synthesized: Synthesized) -> None:
     ]
     assert errors == [], "\n".join(errors + warnings)
     assert warnings == [], "\n".join(warnings)
+
+
+def is_mail_receiving_region_gap(match: LintMatch) -> bool:
+    """cfn-lint's finding that a Region has no SES receipt rules (autoar cannot go there)."""
+    return match.rule.id == "E3006" and any(
+        f"'{resource_type}' does not exist in" in match.message
+        for resource_type in MAIL_RECEIVING_TYPES
+    )
