@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from shared.clock import SystemClock
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Read-only requests publish no business metric and Powertools warns about each one.
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
     parser = _parser()
     arguments = parser.parse_args(argv)
     if not hasattr(arguments, "run"):
