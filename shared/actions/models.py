@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.ledger.models import RecordId
-from shared.money import Currency, amount_in_currency
+from shared.ledger.models import Instalment, RecordId
+from shared.money import Currency, amount_in_currency, to_minor_units
 
 
 class ActionKind(StrEnum):
@@ -36,5 +36,52 @@ class WriteOff(BaseModel):
     _amount = field_validator("amount")(amount_in_currency)
 
 
+class PaymentPlan(BaseModel):
+    """Let the customer pay what is open in instalments, on the schedule offered to them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal[ActionKind.PAYMENT_PLAN] = ActionKind.PAYMENT_PLAN
+    account_id: RecordId
+    currency: Currency
+    amount: Decimal = Field(gt=0, description="What the plan covers; the instalments sum to it")
+    invoice_numbers: list[RecordId] = Field(min_length=1)
+    instalments: list[Instalment] = Field(min_length=1, max_length=60)
+    reason: str = Field(min_length=1, max_length=500)
+
+    _amount = field_validator("amount")(amount_in_currency)
+
+    @model_validator(mode="after")
+    def _instalments_sum_to_amount(self) -> Self:
+        for index, instalment in enumerate(self.instalments):
+            try:
+                to_minor_units(instalment.amount, self.currency)
+            except ValueError as error:
+                raise ValueError(f"instalments[{index}].amount: {error}") from None
+        total = sum((instalment.amount for instalment in self.instalments), Decimal(0))
+        if total != self.amount:
+            raise ValueError(f"instalments sum to {total}, not the plan amount {self.amount}")
+        return self
+
+
+class AgencyEscalation(BaseModel):
+    """Hand overdue invoices to a collection agency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal[ActionKind.AGENCY_ESCALATION] = ActionKind.AGENCY_ESCALATION
+    account_id: RecordId
+    currency: Currency
+    amount: Decimal = Field(gt=0, description="The open amount handed over")
+    invoice_numbers: list[RecordId] = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=500)
+
+    _amount = field_validator("amount")(amount_in_currency)
+
+
 Action = Annotated[WriteOff, Field(discriminator="kind")]
-"""Every action kind that can be performed today; the others are policy vocabulary so far."""
+"""Every action kind that can be performed today; the others are policy vocabulary so far.
+
+PaymentPlan and AgencyEscalation are proposed by collections and can be requested for approval,
+but join this union only once perform.py can carry them out.
+"""

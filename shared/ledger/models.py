@@ -94,6 +94,10 @@ class AccountProfile(Record):
     autopay: bool = False
     status: AccountStatus = AccountStatus.ACTIVE
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
+    hold_until: date | None = Field(
+        default=None, description="No outreach before this (UTC) date; the agent resumes on it"
+    )
+    hold_reason: str | None = Field(default=None, max_length=200)
 
     _credit_limit = field_validator("credit_limit")(amount_in_currency)
 
@@ -296,6 +300,9 @@ class Case(Record):
     reason_code: str | None = None
     owner: str | None = None
     promised_date: date | None = None
+    payment_method: PaymentMethod | None = Field(
+        default=None, description="How a promised payment will be made; cheques take longer"
+    )
     instalments: list[Instalment] = Field(default_factory=list)
     summary: str = ""
     opened_at: datetime
@@ -322,5 +329,9 @@ class Touch(Record):
     contact_id: RecordId
     template: str
     invoice_numbers: list[RecordId] = Field(default_factory=list)
+    cadence_steps: dict[RecordId, int] = Field(
+        default_factory=dict,
+        description="Per invoice, the days_from_due of the cadence step this touch was for it",
+    )
     message_id: str | None = None
     decision_id: str | None = None
