@@ -6,7 +6,8 @@ so that what runs on a laptop and what is deployed to AWS cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -102,6 +103,28 @@ class Schedule:
         return f"rate({self.every_minutes} {unit})"
 
 
+@dataclass(frozen=True)
+class StateMachine:
+    """A Step Functions state machine: its definition file, and what each `${Name}` in it stands
+    for, as the manifest name of the function whose ARN replaces it. The CDK app passes the
+    file and these substitutions to `DefinitionBody.from_file`; the local runtime substitutes
+    the ARNs of its own functions."""
+
+    logical_id: str
+    env_var: str
+    definition_path: Path
+    substitutions: Mapping[str, str] = field(default_factory=dict)
+
+    def definition(self, function_arns: Mapping[str, str]) -> str:
+        """The definition with each `${Name}` replaced by the ARN of the function it names."""
+        text = self.definition_path.read_text(encoding="utf-8")
+        for placeholder, function in self.substitutions.items():
+            text = text.replace("${" + placeholder + "}", function_arns[function])
+        if "${" in text:
+            raise ValueError(f"{self.definition_path.name} has a substitution the manifest lacks")
+        return text
+
+
 REVIEW_SHARDS = 16
 """How many partitions the next-review index spreads accounts over, so the sweep never reads a
 single hot partition; sixteen keeps a million accounts well under DynamoDB's partition limits."""
@@ -162,7 +185,44 @@ REMITTANCE = Function(
     s3_prefix=INBOX.remittance_prefix,
 )
 
-FUNCTIONS: tuple[Function, ...] = (API, INBOUND_MAIL, REMITTANCE)
+APPROVALS = Function(
+    "approvals",
+    "The approval page behind emailed signed links: GET shows, POST decides",
+    "http",
+    route="/approvals",
+)
+APPROVAL_REQUEST = Function(
+    "approval_request",
+    "Approval task: keep the task token, email the approver asked now; move on when they lapse",
+    "task",
+)
+EXECUTE = Function(
+    "execute",
+    "Approval task: carry out an approved action, or record the rejection, expiry or failure",
+    "task",
+    timeout_seconds=60,
+)
+
+FUNCTIONS: tuple[Function, ...] = (
+    API,
+    INBOUND_MAIL,
+    REMITTANCE,
+    APPROVALS,
+    APPROVAL_REQUEST,
+    EXECUTE,
+)
+
+APPROVAL_STATE_MACHINE = StateMachine(
+    logical_id="ApprovalStateMachine",
+    env_var="APPROVAL_STATE_MACHINE_ARN",
+    definition_path=INFRA_DIR / "statemachines" / "approval.asl.json",
+    substitutions={
+        "ApprovalRequestFunctionArn": APPROVAL_REQUEST.name,
+        "ExecuteFunctionArn": EXECUTE.name,
+    },
+)
+
+STATE_MACHINES: tuple[StateMachine, ...] = (APPROVAL_STATE_MACHINE,)
 
 SCHEDULES: tuple[Schedule, ...] = ()
 """What runs on the clock; the CDK app creates each rule and the local runtime fires each."""
@@ -174,3 +234,6 @@ LOCAL_NAMES: dict[str, str] = {
     INBOX.env_var: "autoar-inbox",
 }
 """Physical names the local runtime gives each resource (CloudFormation names them in AWS)."""
+
+LOCAL_STATE_MACHINE_NAMES: dict[str, str] = {APPROVAL_STATE_MACHINE.env_var: "autoar-approval"}
+"""Names of the local runtime's state machines; functions are given their ARNs, not names."""

@@ -23,15 +23,22 @@ from functions.api.schemas import (
     AccountInvoice,
     AccountOverview,
     AccountUpdate,
+    ApprovalList,
+    ApprovalSummary,
     AuditPage,
     ContactDetails,
+    DecisionRequest,
     ErrorBody,
     InvoiceBatch,
     NewAccount,
+    ProposalAnswer,
     StoredInvoices,
     VoidRequest,
+    WriteOffRequest,
 )
 from shared import services
+from shared.actions.models import WriteOff
+from shared.approvals.models import Evidence
 from shared.audit.models import Actor, ActorKind
 from shared.errors import InvalidInput
 from shared.ledger.models import (
@@ -54,6 +61,7 @@ ACCOUNTS = "accounts"
 INVOICES = "invoices"
 CASH = "credit notes and payments"
 AUDIT = "audit"
+APPROVALS = "approvals"
 
 _ERRORS: dict[int, str] = {
     400: "Cannot succeed as sent: malformed JSON, or it contradicts stored records",
@@ -226,6 +234,93 @@ def record_payment(
     account_id: AccountId, payment: NewPayment, idempotency_key: IdempotencyKey = None
 ) -> Payment:
     return _ledger().record_payment(_id(account_id), payment, _caller())
+
+
+@router.post(
+    "/accounts/<account_id>/write-offs",
+    status_code=HTTPStatus.ACCEPTED,
+    summary="Write off what is open on an invoice, or ask for approval to",
+    description="Within the policy's own authority the write-off is done at once (status "
+    "performed); above it the approvers the policy names are emailed a link, and the write-off "
+    "happens when one approves (status awaiting_approval, with the approval id). The amount "
+    "must be exactly what the invoice has open.",
+    tags=[CASH],
+    responses=_responses(202, "Performed, or waiting for approval", 400, 404, 409),
+)
+def write_off(
+    account_id: AccountId, request: WriteOffRequest, idempotency_key: IdempotencyKey = None
+) -> ProposalAnswer:
+    services_now = services.current()
+    account = services_now.ledger.store.account(_id(account_id))
+    invoice = services_now.ledger.store.invoice(account.account_id, request.invoice_number)
+    action = WriteOff(
+        account_id=account.account_id,
+        invoice_number=invoice.number,
+        currency=invoice.currency,
+        amount=request.amount,
+        reason=request.reason,
+    )
+    # The same write-off of the same invoice state is one decision, however often it is asked.
+    decision_id = f"write_off/{account.account_id}/{invoice.number}/{invoice.version}"
+    outcome = services_now.proposals().propose(
+        action, request.reason, _caller(), decision_id, evidence=_invoice_evidence(invoice)
+    )
+    logger.info("write-off proposed", status=outcome.status.value)
+    return ProposalAnswer.of(outcome)
+
+
+@router.get(
+    "/approval-requests",
+    summary="List approvals waiting for a decision",
+    tags=[APPROVALS],
+    responses=_responses(200, "Pending approvals, oldest first"),
+)
+def list_approvals() -> ApprovalList:
+    pending = services.current().approval_tasks().pending()
+    return ApprovalList(approvals=[ApprovalSummary.of(approval) for approval in pending])
+
+
+@router.get(
+    "/approval-requests/<approval_id>",
+    summary="Read one approval, pending or decided",
+    tags=[APPROVALS],
+    responses=_responses(200, "The approval", 404),
+)
+def read_approval(approval_id: str) -> ApprovalSummary:
+    return ApprovalSummary.of(services.current().approval_tasks().get(_id(approval_id)))
+
+
+@router.post(
+    "/approval-requests/<approval_id>/decision",
+    summary="Decide an approval from your own tools instead of the emailed link",
+    description="The approver named must be the one the approval waits for now; the calling "
+    "IAM principal is recorded beside their decision.",
+    tags=[APPROVALS],
+    responses=_responses(200, "The approval as decided", 404, 409),
+)
+def decide_approval(
+    approval_id: str, request: DecisionRequest, idempotency_key: IdempotencyKey = None
+) -> ApprovalSummary:
+    decided = (
+        services.current()
+        .approval_tasks()
+        .decide(
+            _id(approval_id),
+            request.approver,
+            request.decision,
+            request.comment,
+            via=f"api:{_caller().id}",
+        )
+    )
+    return ApprovalSummary.of(decided)
+
+
+def _invoice_evidence(invoice: Invoice) -> list[Evidence]:
+    detail = (
+        f"Invoice {invoice.number} issued {invoice.issue_date}, due {invoice.due_date}: "
+        f"{invoice.amount} {invoice.currency}, {invoice.open_amount} {invoice.currency} open"
+    )
+    return [Evidence(label=f"Invoice {invoice.number}", detail=detail)]
 
 
 def _store_invoices(invoices: list[NewInvoice]) -> list[Invoice]:

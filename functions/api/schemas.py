@@ -13,12 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.actions.models import Action
+from shared.actions.proposals import ProposalOutcome, ProposalStatus
+from shared.approvals.models import ApprovalRequest, ApprovalStatus, Decision
 from shared.audit.models import Actor, AuditEvent
 from shared.ledger.models import (
     Account,
     AccountProfile,
     Case,
     Contact,
+    Email,
     Invoice,
     NewInvoice,
     RecordId,
@@ -152,3 +156,84 @@ class AuditPage(BaseModel):
     next_after: int | None = Field(
         description="Pass as `after` to read the next page; null once a page comes back short"
     )
+
+
+class WriteOffRequest(BaseModel):
+    """Write off what is open on one invoice; the policy decides whether a person must agree."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_number: RecordId
+    amount: Decimal = Field(gt=0, description="Exactly the invoice's open amount, as a string")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ProposalAnswer(BaseModel):
+    status: ProposalStatus = Field(description="performed, or awaiting_approval")
+    policy_version: str
+    policy_rule: str | None = Field(default=None, description="The rule that requires approval")
+    approval_id: str | None = None
+    approvers: list[str] = Field(default_factory=list, description="Asked in this order")
+
+    @classmethod
+    def of(cls, outcome: ProposalOutcome) -> ProposalAnswer:
+        return cls(
+            status=outcome.status,
+            policy_version=outcome.policy_version,
+            policy_rule=outcome.policy_rule,
+            approval_id=outcome.approval_id,
+            approvers=list(outcome.approvers),
+        )
+
+
+class ApprovalSummary(BaseModel):
+    """An approval as an integrator's tool shows it; the task token is never part of it."""
+
+    approval_id: str
+    account_id: str
+    account_name: str
+    action: Action
+    rationale: str
+    policy_rule: str
+    policy_version: str
+    status: ApprovalStatus
+    waiting_for: str | None
+    expires_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    comment: str | None
+
+    @classmethod
+    def of(cls, approval: ApprovalRequest) -> ApprovalSummary:
+        pending = approval.status is ApprovalStatus.PENDING
+        return cls(
+            **approval.model_dump(
+                include={
+                    "approval_id",
+                    "account_id",
+                    "account_name",
+                    "rationale",
+                    "policy_rule",
+                    "policy_version",
+                    "status",
+                    "expires_at",
+                    "decided_by",
+                    "decided_at",
+                    "comment",
+                }
+            ),
+            action=approval.action,
+            waiting_for=approval.current_approver if pending else None,
+        )
+
+
+class ApprovalList(BaseModel):
+    approvals: list[ApprovalSummary]
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approver: Email = Field(description="The approver deciding, as the policy names them")
+    decision: Decision
+    comment: str | None = Field(default=None, max_length=2000)

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import secrets
+import zipfile
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from infra.manifest import INBOX, LOCAL_NAMES, TABLES, Table
+from infra.manifest import (
+    INBOX,
+    LOCAL_NAMES,
+    LOCAL_STATE_MACHINE_NAMES,
+    TABLES,
+    Function,
+    StateMachine,
+    Table,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+FUNCTION_ROLE = "autoar-local-function"
+STATE_MACHINE_ROLE = "autoar-local-state-machine"
+SIGNING_SECRET = "autoar-approval-signing-key"
+SIGNING_KEY_BYTES = 32
 
 
 def provision(dynamodb: DynamoDBClient, s3: S3Client) -> dict[str, str]:
@@ -55,6 +76,77 @@ def create_bucket(s3: S3Client, name: str) -> None:
     else:
         location: Any = {"LocationConstraint": region}
         s3.create_bucket(Bucket=name, CreateBucketConfiguration=location)
+
+
+def function_name(function: Function) -> str:
+    """The physical name of a manifest function in the local runtime."""
+    return "autoar-" + function.name.replace("_", "-")
+
+
+def create_functions(
+    lambda_client: Any,
+    iam: Any,
+    functions: Iterable[Function],
+    environment: Mapping[str, str],
+) -> dict[str, str]:
+    """Create each function with placeholder code (the router runs the real handler in-process);
+    returns manifest name -> ARN."""
+    role = create_role(iam, FUNCTION_ROLE, "lambda.amazonaws.com")
+    arns = {}
+    for function in functions:
+        arns[function.name] = lambda_client.create_function(
+            FunctionName=function_name(function),
+            Runtime="python3.12",
+            Role=role,
+            Handler=function.handler,
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=function.timeout_seconds,
+            Environment={"Variables": dict(environment)},
+        )["FunctionArn"]
+    return arns
+
+
+def create_state_machine(
+    stepfunctions: SFNClient, iam: Any, machine: StateMachine, function_arns: Mapping[str, str]
+) -> str:
+    """Create the state machine from the manifest's definition file, ARNs substituted."""
+    role = create_role(iam, STATE_MACHINE_ROLE, "states.amazonaws.com")
+    return stepfunctions.create_state_machine(
+        name=LOCAL_STATE_MACHINE_NAMES[machine.env_var],
+        definition=machine.definition(function_arns),
+        roleArn=role,
+    )["stateMachineArn"]
+
+
+def create_signing_secret(client: SecretsManagerClient) -> str:
+    """A fresh random key for signing approval links, as the CDK app generates one in AWS."""
+    key = base64.b64encode(secrets.token_bytes(SIGNING_KEY_BYTES)).decode()
+    return client.create_secret(Name=SIGNING_SECRET, SecretString=key)["ARN"]
+
+
+def create_role(iam: Any, name: str, service: str) -> str:
+    """The role a resource runs as; moto checks that it exists, not what it allows."""
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    return str(
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    )
+
+
+def _placeholder_zip() -> bytes:
+    """moto needs code to create a function; the router runs the real handler instead."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()
 
 
 def _key_schema(partition: str, sort: str | None) -> list[dict[str, str]]:

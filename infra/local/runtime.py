@@ -7,19 +7,18 @@ listener and drop folders; a scheduler fires the schedules on the runtime's cloc
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import urllib.request
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from moto.awslambda.models import LambdaFunction
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.ses.models import ses_backends
@@ -27,10 +26,23 @@ from moto.ses.models import ses_backends
 from infra.local import moto_patches
 from infra.local.gateway import Gateway
 from infra.local.mail import DropFolder, InboundMail, Outbox, SmtpListener
-from infra.local.provision import provision
+from infra.local.provision import (
+    create_functions,
+    create_signing_secret,
+    create_state_machine,
+    function_name,
+    provision,
+)
 from infra.local.router import EventRouter
 from infra.local.scheduler import Scheduler
-from infra.manifest import FUNCTIONS, INBOX, LOCAL_NAMES, SCHEDULES
+from infra.manifest import (
+    APPROVAL_STATE_MACHINE,
+    FUNCTIONS,
+    INBOX,
+    LOCAL_NAMES,
+    PROJECT_ROOT,
+    SCHEDULES,
+)
 from shared import services as services_module
 from shared.clock import Clock, SystemClock
 from shared.services import Services
@@ -40,7 +52,9 @@ ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 MAIL_DOMAIN = "autoar.localhost"
 SENDER = f"receivables@{MAIL_DOMAIN}"
-_ROLE_NAME = "autoar-local-function"
+POLICY_FILE = PROJECT_ROOT / "shared" / "policy" / "example-policy.yaml"
+
+logger = logging.getLogger("autoar.local.runtime")
 
 
 @dataclass(frozen=True)
@@ -67,8 +81,9 @@ class LocalRuntime:
         self._smtp_enabled = smtp
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.router = EventRouter({})
-        self.functions = {f"autoar-{f.name.replace('_', '-')}": f for f in FUNCTIONS}
+        self.functions = {function_name(f): f for f in FUNCTIONS}
         self.gateway: Gateway | None = None
+        self._serving = False
         self.smtp: SmtpListener | None = None
         self.services: Services | None = None
         self.environment: dict[str, str] = {}
@@ -82,8 +97,12 @@ class LocalRuntime:
         host, port = self._moto.get_host_and_port()
         self.environment = self._configure_environment(f"http://{host}:{port}", port)
         _reset_moto(self.environment["AWS_ENDPOINT_URL"])
+        _configure_moto(self.environment["AWS_ENDPOINT_URL"], execute_state_machines=True)
         provision(boto3.client("dynamodb"), boto3.client("s3"))
-        self._create_functions()
+        # Bound now, served later: approval links name its URL before any handler runs.
+        self.gateway = Gateway(self._http_routes())
+        function_arns = self._create_functions()
+        self._provision_approvals(function_arns)
         self._verify_mail_identities()
         self.services = Services.build(Settings.from_env(), self.clock)
         services_module.use(self.services)
@@ -93,8 +112,9 @@ class LocalRuntime:
     def stop(self) -> None:
         if self.smtp:
             self.smtp.stop()
-        if self.gateway:
+        if self.gateway and self._serving:
             self.gateway.stop()
+        self._stop_approvals()
         self.router.shutdown()
         services_module.use(None)
         self._moto.stop()
@@ -133,37 +153,80 @@ class LocalRuntime:
             "AUTOAR_SENDER": SENDER,
             **LOCAL_NAMES,
         }
-        for name in [*environment, "AWS_PROFILE", "AWS_SESSION_TOKEN"]:
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             self._previous_environment[name] = os.environ.pop(name, None)
-        os.environ.update(environment)
+        self._export(environment)
         return environment
 
-    def _create_functions(self) -> None:
-        iam = boto3.client("iam")
-        role = iam.create_role(
-            RoleName=_ROLE_NAME,
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        client = boto3.client("lambda")
-        notifications = []
+    def _export(self, variables: Mapping[str, str]) -> None:
+        """Set environment variables for every handler; `stop` puts the previous values back."""
+        for name in variables:
+            self._previous_environment.setdefault(name, os.environ.get(name))
+        os.environ.update(variables)
+        self.environment = {**self.environment, **variables}
+
+    def _create_functions(self) -> dict[str, str]:
+        """Create every function in moto, routed to its handler; returns name -> ARN."""
         for name, function in self.functions.items():
             self.router.register(name, function)
-            arn = client.create_function(
-                FunctionName=name,
-                Runtime="python3.12",
-                Role=role,
-                Handler=function.handler,
-                Code={"ZipFile": _placeholder_zip()},
-                Timeout=function.timeout_seconds,
-                Environment={"Variables": self.environment},
-            )["FunctionArn"]
-            if function.trigger == "s3" and function.s3_prefix:
-                notifications.append(_notification(arn, function.s3_prefix))
+        arns = create_functions(
+            boto3.client("lambda"), boto3.client("iam"), FUNCTIONS, self.environment
+        )
+        notifications = [
+            _notification(arns[f.name], f.s3_prefix)
+            for f in FUNCTIONS
+            if f.trigger == "s3" and f.s3_prefix
+        ]
         if notifications:
             boto3.client("s3").put_bucket_notification_configuration(
                 Bucket=LOCAL_NAMES[INBOX.env_var],
                 NotificationConfiguration={"LambdaFunctionConfigurations": notifications},
             )
+        return arns
+
+    def _provision_approvals(self, function_arns: dict[str, str]) -> None:
+        """The signing key, the approval state machine from the manifest's definition file, and
+        the settings the approval functions read."""
+        machine_arn = create_state_machine(
+            boto3.client("stepfunctions"),
+            boto3.client("iam"),
+            APPROVAL_STATE_MACHINE,
+            function_arns,
+        )
+        assert self.gateway is not None
+        self._export(
+            {
+                APPROVAL_STATE_MACHINE.env_var: machine_arn,
+                "APPROVAL_SIGNING_SECRET_ARN": create_signing_secret(
+                    boto3.client("secretsmanager")
+                ),
+                "APPROVAL_BASE_URL": self.gateway.url,
+                "SENDER_ADDRESS": SENDER,
+                "POLICY_SOURCE": f"file:{POLICY_FILE}",
+            }
+        )
+
+    def _stop_approvals(self) -> None:
+        """Stop approvals still waiting, so no timer fires into a stopped runtime, and switch
+        moto's process-wide execution of state machines off again."""
+        arn = self.environment.get(APPROVAL_STATE_MACHINE.env_var)
+        try:
+            if arn:
+                stepfunctions = boto3.client("stepfunctions")
+                running = stepfunctions.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
+                for execution in running["executions"]:
+                    stepfunctions.stop_execution(executionArn=execution["executionArn"])
+            _configure_moto(self.environment["AWS_ENDPOINT_URL"], execute_state_machines=False)
+        except (OSError, BotoCoreError, ClientError) as error:
+            # Stopping goes on regardless: the process is leaving moto behind anyway.
+            logger.warning("approvals not stopped cleanly: %r", error)
+
+    def _http_routes(self) -> dict[str, Any]:
+        return {
+            f.route: _sync_invoker(self.router, name)
+            for name, f in self.functions.items()
+            if f.trigger == "http" and f.route
+        }
 
     def _verify_mail_identities(self) -> None:
         ses = boto3.client("ses")
@@ -173,13 +236,9 @@ class LocalRuntime:
     def _start_front_doors(self) -> None:
         bucket = LOCAL_NAMES[INBOX.env_var]
         s3 = boto3.client("s3")
-        routes = {
-            f.route: _sync_invoker(self.router, name)
-            for name, f in self.functions.items()
-            if f.trigger == "http" and f.route
-        }
-        self.gateway = Gateway(routes)
+        assert self.gateway is not None
         self.gateway.start()
+        self._serving = True
         self.inbound = InboundMail(
             s3, bucket, INBOX.mail_prefix, self._deliver_mail, self.clock.now
         )
@@ -228,6 +287,22 @@ def _reset_moto(endpoint: str) -> None:
         pass
 
 
+def _configure_moto(endpoint: str, *, execute_state_machines: bool) -> None:
+    """Switch moto's Step Functions between running definitions and only storing them.
+
+    The setting is process-wide, so it is switched off again when the runtime stops.
+    """
+    body = json.dumps({"stepfunctions": {"execute_state_machine": execute_state_machines}})
+    request = urllib.request.Request(
+        endpoint + "/moto-api/config",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
 def _route_lambda_invokes_to(router: EventRouter) -> None:
     def invoke(function: LambdaFunction, body: Any, request_headers: Any, _: Any) -> str:
         return router.moto_invoke(function.function_name, body, request_headers)
@@ -254,11 +329,3 @@ def _notification(function_arn: str, prefix: str) -> Any:
 def _sent_messages() -> list[Any]:
     messages: list[Any] = ses_backends[ACCOUNT_ID][REGION].sent_messages
     return messages
-
-
-def _placeholder_zip() -> bytes:
-    """moto needs code to create a function; the router runs the real handler instead."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("placeholder.py", "")
-    return buffer.getvalue()

@@ -23,6 +23,10 @@ ROUTES = {
     ("post", "/accounts/{account_id}/invoices/{number}/void"),
     ("post", "/accounts/{account_id}/credit-notes"),
     ("post", "/accounts/{account_id}/payments"),
+    ("post", "/accounts/{account_id}/write-offs"),
+    ("get", "/approval-requests"),
+    ("get", "/approval-requests/{approval_id}"),
+    ("post", "/approval-requests/{approval_id}/decision"),
 }
 
 
