@@ -1,6 +1,6 @@
-"""autoar's one stack per company: storage, the integrator API, bank file and mail intake, and
-the alarms watching them. Each capability is a construct of its own; a new one is added here and
-registers with the alarms.
+"""autoar's one stack per company: storage, the policy, the integrator API, bank file and mail
+intake, approval gates, and the alarms watching them. Each capability is a construct of its own;
+a new one is added here and registers with the alarms.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from constructs import Construct
 
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import IntegratorApi
+from infra.constructs.approvals import ApprovalGates
 from infra.constructs.intake import InboundMail, RemittanceInbox
+from infra.constructs.policy import PolicyConfig
 from infra.constructs.storage import Storage
 from infra.settings import DeploySettings
 
@@ -27,11 +29,23 @@ class AutoarStack(Stack):
 
         self.storage = Storage(self, "Storage")
         self.alarms = Alarms(self, "Alarms", email=settings.alarm_email)
+        self.policy = PolicyConfig(self, "Policy", approver_emails=settings.approver_emails)
         self.integrator_api = IntegratorApi(self, "IntegratorApi", storage=self.storage)
         self.remittance = RemittanceInbox(self, "Remittance", storage=self.storage)
         self.inbound_mail = InboundMail(
             self, "InboundMail", storage=self.storage, mail_domain=settings.mail_domain
         )
+
+        self.approvals = ApprovalGates(
+            self,
+            "Approvals",
+            storage=self.storage,
+            policy=self.policy,
+            sender_address=settings.sender_address,
+            api_account_logging=self.integrator_api.account_logging,
+        )
+        # Write-offs above the policy's threshold wait for a person.
+        self.approvals.allow_requests_from(self.integrator_api.handler.function)
 
         self.alarms.watch_table(self.storage.ledger, "Ledger")
         self.alarms.watch_function(self.integrator_api.handler.function, "Api")
@@ -44,3 +58,8 @@ class AutoarStack(Stack):
         self.alarms.watch_dead_letter_queue(
             self.inbound_mail.failed_events.queue, "InboundMailFailedEvents"
         )
+        self.alarms.watch_function(self.approvals.page.function, "ApprovalPage")
+        self.alarms.watch_rest_api(self.approvals.rest_api, "ApprovalsApi")
+        self.alarms.watch_function(self.approvals.request_task.function, "ApprovalRequest")
+        self.alarms.watch_function(self.approvals.execute_task.function, "ApprovalExecute")
+        self.alarms.watch_state_machine(self.approvals.state_machine, "Approval")

@@ -1,6 +1,6 @@
 """Alarms on what would stop autoar working, sent to one encrypted SNS topic; each capability
 registers what it owns (`watch_function`, `watch_dead_letter_queue`, `watch_rest_api`,
-`watch_table`).
+`watch_table`, `watch_state_machine`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -96,6 +97,19 @@ class Alarms(Construct):
             f"{name}Throttles",
             table.metric_throttled_requests_for_operations(operations=operations, period=PERIOD),
             f"Requests to the {name} table were throttled.",
+        )
+
+    def watch_state_machine(self, state_machine: sfn.IStateMachine, name: str) -> None:
+        """Alarm when an execution fails or times out: either leaves work unfinished."""
+        self._alarm(
+            f"{name}FailedExecutions",
+            state_machine.metric_failed(period=PERIOD),
+            f"Executions of the {name} state machine failed.",
+        )
+        self._alarm(
+            f"{name}TimedOutExecutions",
+            state_machine.metric_timed_out(period=PERIOD),
+            f"Executions of the {name} state machine timed out.",
         )
 
     def _alarm(self, alarm_id: str, metric: cloudwatch.IMetric, description: str) -> None:

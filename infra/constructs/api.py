@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Acknowledgment, CfnOutput, CfnResource, Validations
+from aws_cdk import Acknowledgment, CfnOutput, CfnResource, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra.constructs.function import AutoarFunction
 from infra.constructs.storage import Storage
@@ -54,12 +54,21 @@ class IntegratorApi(Construct):
         self._add_outputs()
         self._acknowledge_findings()
 
+    @property
+    def account_logging(self) -> IConstruct:
+        """The account's API Gateway CloudWatch role setting this API brings; any other REST
+        API in the stack that logs must be deployed after it."""
+        return self.rest_api.node.find_child("Account")
+
     def _build_rest_api(self) -> apigateway.LambdaRestApi:
         rest_api = apigateway.LambdaRestApi(
             self,
             "RestApi",
             handler=self.handler.function,
             proxy=True,
+            # Named after the stack: API Gateway's metrics (and so the 5xx alarm) find an API by
+            # name, which must not be shared with the approvals API or another stack's.
+            rest_api_name=f"{Stack.of(self).stack_name}-integrator",
             description=API.description,
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             default_method_options=apigateway.MethodOptions(

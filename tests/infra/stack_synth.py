@@ -59,6 +59,56 @@ class Synthesized:
         assert len(found) == 1, f"exactly one function runs {spec.handler}"
         return found[0]
 
+    def role_statements(self, role_arn: Any) -> list[dict[str, Any]]:
+        """Every statement of the identity policies attached to the role `role_arn` names
+        (a function's Role or a state machine's RoleArn: Fn::GetAtt of the role)."""
+        role_id = role_arn["Fn::GetAtt"][0]
+        return [
+            statement
+            for policy in self.of_type("AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+
+    def function_statements(self, spec: Function) -> list[dict[str, Any]]:
+        return self.role_statements(self.function(spec)[1]["Role"])
+
+
+def allows(statement: dict[str, Any], action: str) -> bool:
+    actions = statement["Action"]
+    return statement["Effect"] == "Allow" and action in (
+        [actions] if isinstance(actions, str) else actions
+    )
+
+
+def resources_of(statement: dict[str, Any]) -> list[Any]:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def resolve(value: Any) -> str:
+    """A CloudFormation value as a plausible deployed string: pseudo parameters get example
+    values, and a Ref or GetAtt of a resource becomes `<logical id>-deployed`."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return PSEUDO_PARAMETERS.get(value["Ref"], f"{value['Ref']}-deployed")
+    if "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return f"{logical_id}-{attribute}-deployed"
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(resolve(part) for part in parts)
+    raise ValueError(f"cannot resolve {value}")
+
 
 def flatten(value: Any) -> str:
     """A CloudFormation value as text, intrinsic functions included, for substring checks."""

@@ -1,5 +1,5 @@
-"""The alarms watching every function, failed-event queue, the REST API and the ledger, and where
-they are sent.
+"""The alarms watching every function, failed-event queue, REST API, the approval state machine
+and the ledger, and where they are sent.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.manifest import FUNCTIONS, LEDGER, Function
+from infra.manifest import APPROVAL_STATE_MACHINE, FUNCTIONS, LEDGER, Function
 from tests.infra.stack_synth import Synthesized
 
 pytestmark = pytest.mark.infra
@@ -85,7 +85,6 @@ def test_every_queue_alarms_on_its_first_waiting_message(synthesized: Synthesize
 @pytest.mark.parametrize(
     ("namespace", "metric"),
     [
-        ("AWS/ApiGateway", "5XXError"),
         ("AWS/DynamoDB", "SystemErrors"),
         ("AWS/DynamoDB", "ThrottledRequests"),
     ],
@@ -94,6 +93,38 @@ def test_an_alarm_watches(synthesized: Synthesized, namespace: str, metric: str)
     watching = [alarm for alarm in alarms(synthesized) if watches(alarm, namespace, metric)]
 
     assert len(watching) == 1
+    assert watching[0]["AlarmActions"], "the alarm notifies someone"
+
+
+def test_every_rest_api_alarms_on_server_errors(synthesized: Synthesized) -> None:
+    apis = synthesized.of_type("AWS::ApiGateway::RestApi")
+
+    assert len(apis) == 2, "the integrator API and the approval page's"
+    for api in apis.values():
+        watching = [
+            alarm
+            for alarm in alarms(synthesized)
+            if watches(alarm, "AWS/ApiGateway", "5XXError")
+            and dimension_values(alarm, "ApiName") == [api["Properties"]["Name"]]
+        ]
+        assert len(watching) == 1
+        assert watching[0]["AlarmActions"], "the alarm notifies someone"
+
+
+@pytest.mark.parametrize("metric", ["ExecutionsFailed", "ExecutionsTimedOut"])
+def test_approval_executions_alarm_when_they_fail_or_time_out(
+    synthesized: Synthesized, metric: str
+) -> None:
+    watching = [
+        alarm
+        for alarm in alarms(synthesized)
+        if watches(alarm, "AWS/States", metric)
+        and dimension_values(alarm, "StateMachineArn")
+        == [{"Ref": APPROVAL_STATE_MACHINE.logical_id}]
+    ]
+
+    assert len(watching) == 1
+    assert watching[0]["Threshold"] == 1
     assert watching[0]["AlarmActions"], "the alarm notifies someone"
 
 

@@ -13,6 +13,7 @@ from tests.infra.stack_synth import Synthesized, flatten
 pytestmark = pytest.mark.infra
 
 POWERTOOLS_LAYER = "017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:"
+INTEGRATOR_API = {"Ref": "IntegratorRestApi"}
 
 
 def api_function(synthesized: Synthesized) -> dict[str, Any]:
@@ -64,7 +65,12 @@ def test_code_asset_holds_only_the_function_packages(synthesized: Synthesized) -
 
 
 def test_every_api_method_requires_iam_authorization(synthesized: Synthesized) -> None:
-    methods = synthesized.of_type("AWS::ApiGateway::Method")
+    # The approval page's API is public by design (signed links); this one never is.
+    methods = {
+        logical_id: method
+        for logical_id, method in synthesized.of_type("AWS::ApiGateway::Method").items()
+        if method["Properties"]["RestApiId"] == INTEGRATOR_API
+    }
 
     assert methods, "the API has methods"
     authorization = {
@@ -75,7 +81,11 @@ def test_every_api_method_requires_iam_authorization(synthesized: Synthesized) -
 
 
 def test_api_stage_logs_access_traces_and_records_metrics(synthesized: Synthesized) -> None:
-    stages = list(synthesized.of_type("AWS::ApiGateway::Stage").values())
+    stages = [
+        stage
+        for stage in synthesized.of_type("AWS::ApiGateway::Stage").values()
+        if stage["Properties"]["RestApiId"] == INTEGRATOR_API
+    ]
 
     assert len(stages) == 1
     stage = stages[0]["Properties"]
@@ -99,7 +109,7 @@ def test_integrator_policy_allows_invoking_this_api_only(synthesized: Synthesize
     [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "execute-api:Invoke"
-    assert {"Ref": "IntegratorRestApi"} in statement["Resource"]["Fn::Join"][1]
+    assert INTEGRATOR_API in statement["Resource"]["Fn::Join"][1]
     assert flatten(statement["Resource"]).endswith(f"/{STAGE_NAME}/*/*")
 
 
@@ -107,6 +117,6 @@ def test_outputs_give_the_api_url_and_the_integrator_policy(synthesized: Synthes
     outputs = synthesized.template_json["Outputs"]
 
     assert {"ApiUrl", "IntegratorPolicyArn"} <= set(outputs)
-    assert {"Ref": "IntegratorRestApi"} in outputs["ApiUrl"]["Value"]["Fn::Join"][1]
+    assert INTEGRATOR_API in outputs["ApiUrl"]["Value"]["Fn::Join"][1]
     policy = outputs["IntegratorPolicyArn"]["Value"]["Ref"]
     assert synthesized.resources[policy]["Type"] == "AWS::IAM::ManagedPolicy"
