@@ -35,6 +35,7 @@ def _announce(runtime: LocalRuntime, out: TextIO) -> None:
     lines = [
         "autoar serve: the whole system on this machine (Ctrl-C stops it)",
         f"  integrator API   {runtime.api_url}   (OpenAPI at /openapi.json, docs at /docs)",
+        f"  approval pages   {runtime.api_url}/approvals/<id>   (links arrive in the outbox)",
         f"  SMTP             {smtp}   (mail to any address here reaches inbound_mail)",
         f"  mail drop        {folders.mail_drop.resolve()}   (.eml files)",
         f"  bank file drop   {folders.bank_drop.resolve()}   (CAMT.053, MT940, BAI2, NACHA)",

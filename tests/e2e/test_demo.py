@@ -15,7 +15,7 @@ from shared.dynamodb import scan_all
 
 pytestmark = pytest.mark.e2e
 
-DAYS = 12
+DAYS = 40
 
 
 def stored_figures(runtime, result):
@@ -47,7 +47,13 @@ def stored_figures(runtime, result):
         for i in invoices
         if end - timedelta(days=90) < date.fromisoformat(i["issue_date"]) <= end
     )
+    trail = [item for item in audit if item["PK"] != "ACCOUNT#_system"]
     return {
+        "approvals_requested": sum(1 for e in trail if e["action"] == "approval.requested"),
+        "approvals_approved": sum(
+            1 for e in trail if e["action"] == "approval.decided" and e["outcome"] == "approved"
+        ),
+        "write_offs": sum(1 for e in trail if e["action"] == "write_off.performed"),
         "replies": sum(1 for item in ledger if str(item.get("SK", "")).startswith("MAIL#")),
         "bank_files": sum(1 for item in ledger if item.get("entity") == "bank_file"),
         "cash": dict(sorted(cash.items())),
@@ -64,6 +70,7 @@ def demo(tmp_path_factory):
     seen = {}
     out = StringIO()
     options = DemoOptions(workdir=tmp_path_factory.mktemp("demo"), days=DAYS, accounts=14, seed=3)
+    # 40 days of a 14-account book: long enough for unanswered invoices to reach approval.
     result = run_demo(
         options, out=out, inspect=lambda runtime, r: seen.update(stored_figures(runtime, r))
     )
@@ -88,6 +95,8 @@ def test_the_summary_matches_the_stored_state(demo):
     assert result.invoices == stored["invoices"]
     assert result.replies == stored["replies"] > 0
     assert result.bank_files == stored["bank_files"] > 0
+    assert result.approvals["requested"] == stored["approvals_requested"] > 0
+    assert result.approvals["approved"] == stored["approvals_approved"] == stored["write_offs"]
     assert result.dso_end == stored["dso_end"]
     assert (result.audit.chains, result.audit.events) == (stored["chains"], stored["events"])
     assert result.audit.intact

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time as wallclock
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from infra.local.demo.book import build_book
-from infra.local.demo.figures import Collections, Snapshot, collections, read_book
+from infra.local.demo.figures import Collections, Snapshot, collections, in_eur, read_book
 from infra.local.demo.report import render
 from infra.local.demo.simulation import Progress, Simulation
 from infra.local.runtime import LocalRuntime, running
@@ -49,6 +50,8 @@ class DemoResult:
     replies_tied: int
     bank_files: int
     bank_entries: int
+    approvals: Counter[str]
+    written_off_eur: Decimal
     audit: VerificationReport
     report_path: Path
     seconds: float
@@ -77,9 +80,11 @@ class DemoResult:
             ),
             (
                 "Bank files received",
-                f"{self.bank_files} with {self.bank_entries} entries, "
-                "stored and audited (cash application matches them as it lands)",
+                f"{self.bank_files} files with {self.bank_entries} entries, recorded and "
+                "audited; matching them to invoices is not automated yet",
             ),
+            ("Approvals", _approvals(self.approvals)),
+            ("Written off after approval", f"{self.written_off_eur:,} EUR equivalent"),
             ("DSO at start", _days(self.dso_start)),
             ("DSO at end", _days(self.dso_end)),
             ("Audit trail", _audit(self.audit)),
@@ -123,6 +128,20 @@ def _result(
         for event in services.audit.events(SYSTEM_CHAIN)
         if event.action == "bank_file.received"
     ]
+    trail = [event for account_id in accounts for event in services.audit.events(account_id)]
+    approvals = Counter(
+        "requested" if event.action == "approval.requested" else event.outcome
+        for event in trail
+        if event.action in {"approval.requested", "approval.decided"}
+    )
+    written_off = sum(
+        (
+            in_eur(Decimal(str(e.inputs["amount"])), str(e.inputs["currency"]))
+            for e in trail
+            if e.action == "write_off.performed"
+        ),
+        Decimal(0),
+    )
     end = DEMO_START + timedelta(days=options.days)
     report_path = options.workdir / "report.html"
     partial = DemoResult(
@@ -136,6 +155,8 @@ def _result(
         replies_tied=tied,
         bank_files=len(bank_files),
         bank_entries=sum(int(event.inputs.get("entries") or 0) for event in bank_files),
+        approvals=approvals,
+        written_off_eur=written_off.quantize(Decimal("0.01")),
         audit=services.audit.verify(),
         report_path=report_path,
         seconds=wallclock.monotonic() - began,
@@ -168,6 +189,14 @@ def _progress_bar(out: TextIO) -> Progress:
             print(line, file=out, flush=True)
 
     return show
+
+
+def _approvals(counted: Counter[str]) -> str:
+    decided = counted["approved"] + counted["rejected"]
+    return (
+        f"{counted['requested']} requested, {decided} decided on the emailed page "
+        f"({counted['approved']} approved, {counted['rejected']} rejected)"
+    )
 
 
 def _days(value: Decimal | None) -> str:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from infra.local.demo.approver import Approvers
 from infra.local.demo.bankfiles import Credit, camt053_statement
 from infra.local.demo.book import Behaviour, Book, Customer, PlannedInvoice
 from infra.local.demo.figures import Snapshot, read_book, snapshot
@@ -33,6 +34,7 @@ class Activity:
     payments_posted: int = 0
     bank_files_dropped: int = 0
     replies_sent: int = 0
+    approvals_decided: int = 0
 
     def counters(self) -> dict[str, int]:
         return {
@@ -40,6 +42,7 @@ class Activity:
             "payments": self.payments_posted,
             "bank files": self.bank_files_dropped,
             "replies": self.replies_sent,
+            "approvals": self.approvals_decided,
         }
 
 
@@ -53,6 +56,8 @@ class Simulation:
 
     def __post_init__(self) -> None:
         self.erp = ErpClient(self.runtime.api_url)
+        self.approvers = Approvers(self.book.rng)
+        self._write_offs_asked: set[str] = set()
 
     def seed(self) -> None:
         """The book as it stands on the first morning: customers, open and recently paid items."""
@@ -91,7 +96,37 @@ class Simulation:
             path.write_bytes(statement)
             self.activity.bank_files_dropped += 1
         self._send_replies(day)
+        asked = self._ask_for_write_offs(day)
         self.runtime.settle()
+        if asked:
+            outbox = self.runtime.folders.outbox
+            decided = self.approvers.answer(outbox, asked, self.runtime.outbox.flush)
+            self.activity.approvals_decided += len(decided)
+            self.runtime.settle()
+
+    def _ask_for_write_offs(self, day: date) -> int:
+        """On Fridays the finance team asks to write off what customers who never answer owe
+        past 60 days; the policy sends each to its approvers. Returns how many await one."""
+        if day.weekday() != 4:
+            return 0
+        awaiting = 0
+        for customer in self.book.customers:
+            if customer.behaviour is not Behaviour.IGNORER:
+                continue
+            for invoice in customer.invoices:
+                stale = (day - invoice.due_date).days > 60
+                if stale and invoice.number not in self._write_offs_asked:
+                    self._write_offs_asked.add(invoice.number)
+                    answer = self.erp.post(
+                        f"/accounts/{customer.account_id}/write-offs",
+                        {
+                            "invoice_number": invoice.number,
+                            "amount": str(invoice.amount),
+                            "reason": "No payment and no answer to any message for 60 days",
+                        },
+                    )
+                    awaiting += answer["status"] == "awaiting_approval"
+        return awaiting
 
     def _paying_on(self, day: date) -> list[tuple[Customer, list[PlannedInvoice]]]:
         """Each customer's invoices paid on `day`, grouped as the customer pays them."""

@@ -1,0 +1,113 @@
+"""The demo company's approvers: they read the approval emails and decide on the linked page.
+
+They do what a person does: open the link from the email, read the page, and press Approve or
+Reject on its form, over HTTP like a browser.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import random
+import re
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+_LINK = re.compile(r"https?://[^\s<>\"]+/approvals/[^\s<>\"]+")
+
+
+@dataclass(frozen=True)
+class Decided:
+    approval_id: str
+    decision: str
+    status: int
+
+
+class Approvers:
+    def __init__(self, rng: random.Random, approve_share: float = 0.8) -> None:
+        self._rng = rng
+        self._approve_share = approve_share
+        self.decided: list[Decided] = []
+        self._read: set[Path] = set()
+
+    def answer(self, outbox: Path, expected: int, flush: Callable[[], object]) -> list[Decided]:
+        """Wait for `expected` new approval emails in the outbox, then decide each on its page."""
+        links = wait_for(lambda: self._unread_links(outbox, flush), expected)
+        answered = [
+            decide_on_page(link, self._rng.random() < self._approve_share) for link in links
+        ]
+        self.decided.extend(answered)
+        return answered
+
+    def _unread_links(self, outbox: Path, flush: Callable[[], object]) -> list[str]:
+        flush()
+        links = []
+        for path in sorted(set(outbox.glob("*.eml")) - self._read):
+            self._read.add(path)
+            link = approval_link(path)
+            if link is not None:
+                links.append(link)
+        return links
+
+
+def approval_link(path: Path) -> str | None:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    if not str(message.get("Subject", "")).startswith("Approval needed"):
+        return None
+    body = message.get_body(preferencelist=("plain",))
+    found = _LINK.search(body.get_content() if body is not None else "")
+    return found.group(0) if found else None
+
+
+def decide_on_page(link: str, approve: bool) -> Decided:
+    with urllib.request.urlopen(link, timeout=30) as response:
+        form = _Form.read(response.read().decode())
+    fields = {**form.hidden, "decision": "approve" if approve else "reject"}
+    fields["comment"] = "Agreed." if approve else "Keep pursuing; the customer is still trading."
+    target = urllib.parse.urljoin(link, form.action)
+    request = urllib.request.Request(
+        target,
+        data=urllib.parse.urlencode(fields).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        status = response.status
+    approval_id = urllib.parse.urlsplit(link).path.rsplit("/", 1)[-1]
+    return Decided(approval_id, fields["decision"], status)
+
+
+def wait_for(check: Callable[[], list[str]], expected: int, seconds: float = 20.0) -> list[str]:
+    """Collect what `check` returns until `expected` items came or time ran out."""
+    found: list[str] = []
+    deadline = time.monotonic() + seconds
+    while len(found) < expected and time.monotonic() < deadline:
+        found.extend(check())
+        if len(found) < expected:
+            time.sleep(0.05)
+    return found
+
+
+class _Form(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.hidden: dict[str, str] = {}
+
+    @classmethod
+    def read(cls, page: str) -> _Form:
+        form = cls()
+        form.feed(page)
+        return form
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self.action = named.get("action", "")
+        elif tag == "input" and named.get("type") == "hidden" and "name" in named:
+            self.hidden[named["name"]] = named.get("value", "")
