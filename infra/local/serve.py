@@ -40,6 +40,6 @@ def _announce(runtime: LocalRuntime, out: TextIO) -> None:
         f"  mail drop        {folders.mail_drop.resolve()}   (.eml files)",
         f"  bank file drop   {folders.bank_drop.resolve()}   (CAMT.053, MT940, BAI2, NACHA)",
         f"  outbox           {folders.outbox.resolve()}   (every email sent)",
-        f"  AWS endpoint     {runtime.environment['AWS_ENDPOINT_URL']}   (moto)",
+        f"  AWS endpoint     {runtime.endpoint}   (moto)",
     ]
     print("\n".join(lines), file=out, flush=True)
