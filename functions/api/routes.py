@@ -26,6 +26,7 @@ from functions.api.schemas import (
     ApprovalList,
     ApprovalSummary,
     AuditPage,
+    CaseList,
     ContactDetails,
     DecisionRequest,
     ErrorBody,
@@ -40,10 +41,13 @@ from shared import services
 from shared.actions.models import WriteOff
 from shared.approvals.models import Evidence
 from shared.audit.models import Actor, ActorKind
+from shared.cases.models import CaseSource, NewPromise
+from shared.cases.service import Cases
 from shared.errors import InvalidInput
 from shared.ledger.models import (
     Account,
     AccountProfile,
+    Case,
     Contact,
     CreditNote,
     Invoice,
@@ -62,6 +66,7 @@ INVOICES = "invoices"
 CASH = "credit notes and payments"
 AUDIT = "audit"
 APPROVALS = "approvals"
+CASES = "cases"
 
 _ERRORS: dict[int, str] = {
     400: "Cannot succeed as sent: malformed JSON, or it contradicts stored records",
@@ -267,6 +272,39 @@ def write_off(
     )
     logger.info("write-off proposed", status=outcome.status.value)
     return ProposalAnswer.of(outcome)
+
+
+@router.post(
+    "/accounts/<account_id>/promises",
+    status_code=HTTPStatus.CREATED,
+    summary="Record a customer's promise to pay",
+    description="The promise is kept as a case and pauses reminders on the invoices it names "
+    "(on the account, when it names none) until it is judged: kept once what it covers "
+    "arrives, broken when its date, pushed back for the payment method and the policy's grace "
+    "days, passes without that. Without an amount it covers what is open on its invoices.",
+    tags=[CASES],
+    responses=_responses(201, "The promise as an open case", 400, 404, 409),
+)
+def record_promise(
+    account_id: AccountId, promise: NewPromise, idempotency_key: IdempotencyKey = None
+) -> Case:
+    cases = Cases(_ledger())
+    case = cases.promises.record(_id(account_id), promise, CaseSource.API, _caller())
+    metrics.add_metric(name="promises_recorded", unit=MetricUnit.Count, value=1)
+    logger.info("promise recorded", case_id=case.case_id, source=CaseSource.API.value)
+    return case
+
+
+@router.get(
+    "/accounts/<account_id>/cases",
+    summary="Read an account's cases: promises, disputes and payment plans, open or closed",
+    tags=[CASES],
+    responses=_responses(200, "Every case of the account, oldest first", 404),
+)
+def list_cases(account_id: AccountId) -> CaseList:
+    records = _ledger().store.records(_id(account_id))
+    cases = sorted(records.cases, key=lambda case: (case.opened_at, case.case_id))
+    return CaseList(account_id=records.account.account_id, cases=cases)
 
 
 @router.get(

@@ -168,6 +168,11 @@ class WriteOffRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class CaseList(BaseModel):
+    account_id: str
+    cases: list[Case]
+
+
 class ProposalAnswer(BaseModel):
     status: ProposalStatus = Field(description="performed, or awaiting_approval")
     policy_version: str

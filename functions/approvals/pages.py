@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from shared.actions.models import Action, ActionKind
+from shared.actions.models import Action, ActionKind, PaymentPlan
 from shared.approvals.links import SignedLink
 from shared.approvals.mail import money
 from shared.approvals.models import ApprovalRequest, ApprovalStatus, Decision
@@ -119,7 +119,22 @@ def timestamp(instant: datetime) -> str:
 
 def _summary(action: Action) -> str:
     name = ACTION_NAMES[action.kind]
-    return f"{name} of {money(action.amount, action.currency)} on invoice {action.invoice_number}"
+    label, invoices = _invoices(action)
+    return f"{name} of {money(action.amount, action.currency)} on {label.lower()} {invoices}"
+
+
+def _invoices(action: Action) -> tuple[str, str]:
+    numbers = action.covered_invoices
+    return ("Invoice" if len(numbers) == 1 else "Invoices"), ", ".join(numbers)
+
+
+def _schedule(action: Action) -> list[tuple[str, str]]:
+    if not isinstance(action, PaymentPlan):
+        return []
+    dates = "; ".join(
+        f"{i.due_date:%d %b %Y}: {money(i.amount, action.currency)}" for i in action.instalments
+    )
+    return [("Instalments", f"{len(action.instalments)} ({dates})")]
 
 
 def _account(request: ApprovalRequest) -> str:
@@ -132,8 +147,9 @@ def _request_facts(request: ApprovalRequest, link: SignedLink) -> list[tuple[str
     facts = [
         ("Account", _account(request)),
         ("Action", ACTION_NAMES[action.kind]),
-        ("Invoice", action.invoice_number),
+        _invoices(action),
         ("Amount", money(action.amount, action.currency)),
+        *_schedule(action),
         ("Reason given", action.reason),
         ("Policy rule", f"{request.policy_rule} (policy {request.policy_version})"),
         ("Waiting for", request.current_approver),

@@ -35,6 +35,10 @@ class WriteOff(BaseModel):
 
     _amount = field_validator("amount")(amount_in_currency)
 
+    @property
+    def covered_invoices(self) -> list[str]:
+        return [self.invoice_number]
+
 
 class PaymentPlan(BaseModel):
     """Let the customer pay what is open in instalments, on the schedule offered to them."""
@@ -61,7 +65,16 @@ class PaymentPlan(BaseModel):
         total = sum((instalment.amount for instalment in self.instalments), Decimal(0))
         if total != self.amount:
             raise ValueError(f"instalments sum to {total}, not the plan amount {self.amount}")
+        dates = [instalment.due_date for instalment in self.instalments]
+        if dates != sorted(set(dates)):
+            raise ValueError("instalments: due dates must be distinct and in date order")
+        if len(set(self.invoice_numbers)) != len(self.invoice_numbers):
+            raise ValueError("invoice_numbers: each invoice may appear once")
         return self
+
+    @property
+    def covered_invoices(self) -> list[str]:
+        return list(self.invoice_numbers)
 
 
 class AgencyEscalation(BaseModel):
@@ -78,10 +91,11 @@ class AgencyEscalation(BaseModel):
 
     _amount = field_validator("amount")(amount_in_currency)
 
+    @property
+    def covered_invoices(self) -> list[str]:
+        return list(self.invoice_numbers)
 
-Action = Annotated[WriteOff, Field(discriminator="kind")]
-"""Every action kind that can be performed today; the others are policy vocabulary so far.
 
-PaymentPlan and AgencyEscalation are proposed by collections and can be requested for approval,
-but join this union only once perform.py can carry them out.
-"""
+Action = Annotated[WriteOff | PaymentPlan | AgencyEscalation, Field(discriminator="kind")]
+"""Every action kind that can be performed today; the others (settlements, credit holds, legal
+escalation) are policy vocabulary so far and join this union once perform.py carries them out."""

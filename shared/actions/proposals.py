@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.actions.models import Action
+from shared.actions.models import Action, AgencyEscalation, PaymentPlan
 from shared.actions.perform import Performer
 from shared.approvals.ids import approval_id_for
 from shared.approvals.models import ApprovalRequest, Evidence
@@ -18,6 +18,7 @@ from shared.approvals.service import ApprovalGate
 from shared.audit.models import Actor
 from shared.clock import Clock
 from shared.ledger.store import LedgerStore
+from shared.policy.models import ApprovalRule, Policy
 from shared.policy.source import PolicySource
 
 
@@ -61,7 +62,7 @@ class Proposals:
         """Check the action can be done now, then do it or ask for approval, as policy says."""
         policy = self._policy.current()
         self._performer.check(action)
-        rule = policy.approval_for(action.kind, action.amount, action.currency)
+        rule = approval_rule(policy, action)
         if rule is None:
             self._performer.perform(action, actor, rationale, policy_version=policy.version)
             return ProposalOutcome(ProposalStatus.PERFORMED, policy.version)
@@ -89,3 +90,18 @@ class Proposals:
             approval.approval_id,
             tuple(approval.approvers),
         )
+
+
+def approval_rule(policy: Policy, action: Action) -> ApprovalRule | None:
+    """The rule the action waits under, or None when the agent may carry it out alone.
+
+    A payment plan is also held to the collections section's own limits (instalments and
+    amount); an agency escalation always waits for a person.
+    """
+    if isinstance(action, PaymentPlan):
+        return policy.plan_approval(action.amount, action.currency, len(action.instalments))
+    if isinstance(action, AgencyEscalation):
+        return policy.approval_always(
+            action.kind, action.amount, action.currency, "agency escalation"
+        )
+    return policy.approval_for(action.kind, action.amount, action.currency)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.actions.models import Action, WriteOff
+from shared.actions.models import Action, PaymentPlan, WriteOff
 from shared.approvals import keys, links
 from shared.approvals.models import ApprovalRequest
 from shared.approvals.store import ApprovalStore
@@ -169,11 +169,17 @@ def describe(action: Action) -> str:
         return (
             f"write off {amount} on invoice {action.invoice_number} of account {action.account_id}"
         )
-    # Kinds that only wait for approval so far (payment plans, agency escalations) are named
-    # by kind; each gets its own wording when it can be carried out.
-    invoices = ", ".join(getattr(action, "invoice_numbers", []))
-    on = f" on invoices {invoices}" if invoices else ""
-    return f"{action.kind.value.replace('_', ' ')} of {amount}{on} of account {action.account_id}"
+    invoices = ", ".join(action.covered_invoices)
+    if isinstance(action, PaymentPlan):
+        first = action.instalments[0].due_date
+        return (
+            f"payment plan of {amount} in {len(action.instalments)} instalments from {first} "
+            f"on invoices {invoices} of account {action.account_id}"
+        )
+    return (
+        f"hand {amount} on invoices {invoices} of account {action.account_id} "
+        "to a collection agency"
+    )
 
 
 def money(amount: Decimal, currency: str) -> str:

@@ -56,6 +56,10 @@ class Ledger:
         self.audit = audit
         self._clock = clock
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     def create_account(self, account_id: str, profile: AccountProfile, actor: Actor) -> Account:
         now = self._clock.now()
         account = Account(
@@ -83,8 +87,20 @@ class Ledger:
         return account
 
     def update_account(
-        self, account_id: str, profile: AccountProfile, expected_version: int, actor: Actor
+        self,
+        account_id: str,
+        profile: AccountProfile,
+        expected_version: int,
+        actor: Actor,
+        *,
+        also: Sequence[Entry] = (),
+        changes: Transaction | None = None,
     ) -> Account:
+        """Replace the profile if the account is still at `expected_version`.
+
+        `also` and `changes` are audit events and writes of the caller's that must commit
+        together with the update (a contact marked bounced and why, say), or not at all.
+        """
         current = self.store.account(account_id)
         if profile.currency != current.currency and self.store.records(account_id).invoices:
             raise InvalidInput("currency", "cannot change once the account has invoices")
@@ -93,7 +109,9 @@ class Ledger:
             for name, value in profile.model_dump().items()
             if getattr(current, name) != getattr(profile, name)
         }
-        return self._save_profile(current, profile, expected_version, actor, sorted(changed))
+        return self._save_profile(
+            current, profile, expected_version, actor, sorted(changed), also, changes
+        )
 
     def save_contact(self, account_id: str, contact: Contact, actor: Actor) -> Account:
         current = self.store.account(account_id)
@@ -270,6 +288,8 @@ class Ledger:
         expected_version: int,
         actor: Actor,
         changed: list[str],
+        also: Sequence[Entry] = (),
+        staged: Transaction | None = None,
     ) -> Account:
         if expected_version != current.version:
             raise Conflict(
@@ -278,15 +298,17 @@ class Ledger:
             )
         now = self._clock.now()
         changes = Transaction()
+        if staged is not None:
+            changes.extend(staged)
         self.store.stage_profile(changes, current.account_id, profile, expected_version, now)
         self.store.stage_contact_emails(
             changes, current.account_id, _emails(current), _emails(profile)
         )
         entry = _entry(current.account_id, actor, "account.updated", changed=changed)
         try:
-            self.audit.record([entry], changes)
-        except TransactionRefused:
-            raise Conflict(f"account {current.account_id} changed meanwhile; retry") from None
+            self.audit.record([entry, *also], changes)
+        except TransactionRefused as refused:
+            raise AccountChanged(current.account_id, refused.failed) from None
         # Validated, not model_copy'd: an update from model_dump() would leave contacts as dicts.
         return Account.model_validate(
             {
@@ -419,6 +441,14 @@ class Ledger:
             if any(label.endswith("is new") for label in refused.failed):
                 raise Conflict(duplicate) from None
             raise
+
+
+class AccountChanged(Conflict):
+    """A profile update lost its race, or a write staged with it was refused (`failed`)."""
+
+    def __init__(self, account_id: str, failed: list[str]) -> None:
+        super().__init__(f"account {account_id} changed meanwhile; retry")
+        self.failed = failed
 
 
 def _entry(account_id: str, actor: Actor, action: str, **inputs: object) -> Entry:

@@ -85,6 +85,12 @@ class LedgerStore:
             raise NotFound("invoice", f"{number} of account {account_id}")
         return _record(Invoice, item)
 
+    def case(self, account_id: str, case_id: str) -> Case:
+        item = self._get(keys.key(account_id, keys.CASE_PREFIX + case_id))
+        if item is None:
+            raise NotFound("case", f"{case_id} of account {account_id}")
+        return _record(Case, item)
+
     def existing_invoices(self, wanted: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (account id, invoice number) pairs are already stored."""
         found = self._batch_get([keys.invoice_key(account, number) for account, number in wanted])
@@ -239,6 +245,17 @@ class LedgerStore:
             expected=expected_version,
         )
 
+    def stage_case(self, transaction: Transaction, case: Case, expected_version: int) -> None:
+        """Store a changed case, only if it is still at the version the change was made on."""
+        sort_key, entity = _sort_key(case)
+        transaction.put(
+            self.table,
+            {**keys.key(case.account_id, sort_key), "entity": entity, **plain(case)},
+            describe=f"case {case.case_id} is unchanged since version {expected_version}",
+            condition="version = :expected",
+            expected=expected_version,
+        )
+
     def stage_new_record(
         self, transaction: Transaction, record: CreditNote | Payment | Allocation | Case | Touch
     ) -> None:
@@ -251,7 +268,7 @@ class LedgerStore:
         if isinstance(record, Payment) and record.unapplied_amount > 0:
             item["unapplied_key"] = keys.UNAPPLIED
             item["received_key"] = f"{record.received_on.isoformat()}#{record.payment_id}"
-        transaction.put(self.table, item, describe=f"{entity} {sort_key} is new", condition=_NEW)
+        transaction.put(self.table, item, describe=new_record_label(record), condition=_NEW)
 
     def _review_attributes(self, account_id: str, when: datetime | None) -> dict[str, str]:
         if when is None:
@@ -282,6 +299,12 @@ class LedgerStore:
                 found.extend(deserialize(i) for i in response["Responses"].get(self.table, []))
                 request = response.get("UnprocessedKeys") or None
         return found
+
+
+def new_record_label(record: CreditNote | Payment | Allocation | Case | Touch) -> str:
+    """How a refused write of a new record is named in `TransactionRefused.failed`."""
+    sort_key, entity = _sort_key(record)
+    return f"{entity} {sort_key} is new"
 
 
 def _record(model: type[RecordT], item: dict[str, Any]) -> RecordT:

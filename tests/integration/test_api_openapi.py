@@ -24,6 +24,8 @@ ROUTES = {
     ("post", "/accounts/{account_id}/credit-notes"),
     ("post", "/accounts/{account_id}/payments"),
     ("post", "/accounts/{account_id}/write-offs"),
+    ("post", "/accounts/{account_id}/promises"),
+    ("get", "/accounts/{account_id}/cases"),
     ("get", "/approval-requests"),
     ("get", "/approval-requests/{approval_id}"),
     ("post", "/approval-requests/{approval_id}/decision"),

@@ -1,0 +1,1 @@
+"""Cases: promises to pay, disputes and payment plans, recorded and judged with their audit."""

@@ -1,0 +1,65 @@
+"""Escalations: an account handed to a collection agency, or put in front of a person.
+
+An account with the agency is put on hold (status `on_hold`, the reason naming the invoices),
+which the collections policy's pauses already honour: the agent writes no more reminders and
+settles nothing on it until a person takes it off hold.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shared.actions.models import AgencyEscalation
+from shared.audit.models import Actor, Entry
+from shared.ledger.models import Account, AccountProfile, AccountStatus, InvoiceStatus
+from shared.ledger.store import AccountRecords
+
+ESCALATED = "account.escalated"
+HOLD_REASON_LENGTH = 200
+
+
+def agency_refusal(action: AgencyEscalation, records: AccountRecords) -> str | None:
+    """Why the account cannot be handed over as proposed now, or None when it can."""
+    account = records.account
+    if account.status is not AccountStatus.ACTIVE:
+        return f"account {account.account_id} is {account.status.value}"
+    if account.currency != action.currency:
+        return f"account {account.account_id} is billed in {account.currency}"
+    invoices = {invoice.number: invoice for invoice in records.invoices}
+    missing = [n for n in action.invoice_numbers if n not in invoices]
+    if missing:
+        return f"invoice(s) {', '.join(missing)} do not exist on account {account.account_id}"
+    closed = [n for n in action.invoice_numbers if invoices[n].status is not InvoiceStatus.OPEN]
+    if closed:
+        return f"invoice(s) {', '.join(closed)} are no longer open"
+    open_amount = sum((invoices[n].open_amount for n in action.invoice_numbers), Decimal(0))
+    if open_amount != action.amount:
+        return (
+            f"the invoices have {open_amount} {action.currency} open, "
+            f"the escalation was for {action.amount}"
+        )
+    return None
+
+
+def with_agency(account: Account, action: AgencyEscalation) -> AccountProfile:
+    """The account's profile once it is with the agency: on hold, saying why, until a person
+    takes it off."""
+    reason = "with a collection agency: " + ", ".join(action.invoice_numbers)
+    if len(reason) > HOLD_REASON_LENGTH:
+        reason = reason[: HOLD_REASON_LENGTH - 3] + "..."
+    fields = account.model_dump(include=set(AccountProfile.model_fields))
+    return AccountProfile.model_validate(
+        {**fields, "status": AccountStatus.ON_HOLD, "hold_reason": reason, "hold_until": None}
+    )
+
+
+def escalation_entry(account_id: str, actor: Actor, reason: str, context: dict[str, str]) -> Entry:
+    """An account put in front of a person: why, and what they need to pick it up."""
+    return Entry(
+        chain=account_id,
+        actor=actor,
+        action=ESCALATED,
+        inputs={"reason": reason, "context": context},
+        rationale=reason,
+        outcome="escalated to a person",
+    )
