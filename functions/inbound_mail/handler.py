@@ -1,4 +1,5 @@
-"""Lambda entry point for mail the SES receipt rule received: record it, tied to its account."""
+"""Lambda entry point for mail the SES receipt rule received: record it, tied to its account,
+and act on what the reply asks for."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     intake = MailIntake.from_services(services.current())
     receipts = [_receive(intake, arrival) for arrival in arrivals(event)]
-    recorded = sum(1 for receipt in receipts if receipt.status is ReceiptStatus.RECORDED)
-    metrics.add_metric(name="replies_received", unit=MetricUnit.Count, value=recorded)
+    recorded = [receipt for receipt in receipts if receipt.status is ReceiptStatus.RECORDED]
+    metrics.add_metric(name="replies_received", unit=MetricUnit.Count, value=len(recorded))
+    for intent in sorted({receipt.intent for receipt in recorded if receipt.intent}):
+        count = sum(1 for receipt in recorded if receipt.intent is intent)
+        metrics.add_metric(name=f"replies_{intent.value}", unit=MetricUnit.Count, value=count)
     return {"messages": [receipt.model_dump(mode="json") for receipt in receipts]}
 
 
@@ -45,5 +49,7 @@ def _receive(intake: MailIntake, arrival: MailArrival) -> MailReceipt:
         matched_by=receipt.matched_by,
         automated=receipt.automated,
         attachments=receipt.attachments,
+        intent=receipt.intent,
+        acted=receipt.acted,
     )
     return receipt

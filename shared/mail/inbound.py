@@ -1,9 +1,16 @@
-"""Taking in a received message: read it, tie it to an account, store and audit it, once.
+"""Taking in a received message: read it, tie it to an account, interpret it, act on it, store
+and audit it, once.
 
 A message is tied, in this order, by a reply token in any recipient address, by the thread it
 answers (a Message-ID outreach sent), or by its sender being a contact of exactly one account.
 What ties to no account is kept under UNMATCHED for the finance team and audited in the system
 chain. Machine-sent mail (auto-replies, bounces, loops) is recorded too, flagged as such.
+
+A message tied to an account is interpreted (`shared.mail.interpret`) and answered with what
+`shared.cases.replies` allows: a promise recorded, a dispute opened, a plan request or a claim
+of payment noted. That is written in the same transaction as the message and its once-only
+guard, so a message SES delivers twice is acted on once. Machine-sent mail, and mail failing
+DMARC, is interpreted but never acted on.
 """
 
 from __future__ import annotations
@@ -14,10 +21,19 @@ from typing import TYPE_CHECKING
 
 from shared.audit.log import AuditLog
 from shared.audit.models import SYSTEM_CHAIN, Actor, ActorKind, Entry
+from shared.cases.replies import ReplyResponse, respond_to_reply
 from shared.clock import Clock
 from shared.dynamodb import Transaction, TransactionRefused
 from shared.ledger.store import LedgerStore
 from shared.mail.addresses import account_from_address
+from shared.mail.interpret import (
+    Interpretation,
+    Reply,
+    ReplyInterpreter,
+    RulesInterpreter,
+    checked,
+    reply_excerpt,
+)
 from shared.mail.mime import parse_mime
 from shared.mail.models import (
     InboundMessage,
@@ -41,6 +57,7 @@ MAIL_PREFIX = "inbox/mail/"
 ACTOR = Actor(kind=ActorKind.SYSTEM, id="inbound_mail")
 AUDIT_SUBJECT_LENGTH = 200
 _FAILING_VERDICT = "FAIL"
+_AUTO_REPLY_SIGNS = ("auto-submitted: auto-replied", "auto-reply header", "precedence: auto_reply")
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,14 @@ class Match:
     candidates: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a message tied to an account was read as, and what the agent does about it."""
+
+    interpretation: Interpretation
+    response: ReplyResponse
+
+
 class MailIntake:
     def __init__(
         self,
@@ -62,6 +87,7 @@ class MailIntake:
         ledger: LedgerStore,
         audit: AuditLog,
         clock: Clock,
+        interpreter: ReplyInterpreter | None = None,
     ) -> None:
         self._s3 = s3
         self._bucket = bucket
@@ -69,9 +95,12 @@ class MailIntake:
         self._ledger = ledger
         self._audit = audit
         self._clock = clock
+        self._interpreter = interpreter or RulesInterpreter()
 
     @classmethod
-    def from_services(cls, services: Services) -> MailIntake:
+    def from_services(
+        cls, services: Services, interpreter: ReplyInterpreter | None = None
+    ) -> MailIntake:
         mail = MailStore(services.dynamodb, services.settings.ledger_table)
         return cls(
             services.s3,
@@ -80,6 +109,7 @@ class MailIntake:
             services.ledger.store,
             services.audit,
             services.clock,
+            interpreter,
         )
 
     def receive(self, arrival: MailArrival) -> MailReceipt:
@@ -95,8 +125,11 @@ class MailIntake:
         raw = fetch(self._s3, self._bucket, key)
         parsed = parse_mime(raw.content, key)
         match = self.match(arrival, parsed)
-        message = _inbound_message(arrival, parsed, match, raw, self._clock.now())
-        return self._record(message, match)
+        now = self._clock.now()
+        flags = [*parsed.automated, *_arrival_signs(arrival, parsed)]
+        reading = self._read(arrival, parsed, match, flags, now)
+        message = _inbound_message(arrival, parsed, match, raw, now, flags, reading)
+        return self._record(message, match, reading)
 
     def match(self, arrival: MailArrival, parsed: ParsedMail) -> Match:
         """Tie a message to an account: reply token, then thread, then a known sender."""
@@ -140,13 +173,48 @@ class MailIntake:
         )
         return Match(None, MatchedBy.NONE, rationale)
 
-    def _record(self, message: InboundMessage, match: Match) -> MailReceipt:
+    def _read(
+        self,
+        arrival: MailArrival,
+        parsed: ParsedMail,
+        match: Match,
+        flags: list[str],
+        now: datetime,
+    ) -> Reading | None:
+        """Interpret a message tied to an account and decide what follows; None when untied."""
+        if match.account_id is None:
+            return None
+        records = self._ledger.records(match.account_id)
+        reply = Reply(
+            subject=parsed.subject,
+            text=parsed.text,
+            received_on=now.date(),
+            invoice_numbers=[invoice.number for invoice in records.invoices],
+            currency=records.account.currency,
+            automated=any(flag.startswith(_AUTO_REPLY_SIGNS) for flag in flags),
+        )
+        interpretation = checked(self._interpreter.interpret(reply), reply)
+        withheld = _not_to_act_on(arrival, flags)
+        if withheld is not None:
+            return Reading(interpretation, ReplyResponse(f"not acted on: {withheld}"))
+        excerpt = reply_excerpt(parsed.text)
+        response = respond_to_reply(records, interpretation, arrival.ses_message_id, excerpt, now)
+        return Reading(interpretation, response)
+
+    def _record(
+        self, message: InboundMessage, match: Match, reading: Reading | None
+    ) -> MailReceipt:
         changes = Transaction()
         self._mail.stage_inbound(changes, message)
         if message.account_id is not None:
             self._ledger.stage_review(changes, message.account_id, message.received_at)
+        entries = [_entry(message, match, reading)]
+        if reading is not None:
+            for case in reading.response.cases:
+                self._ledger.stage_new_record(changes, case)
+            entries += reading.response.entries
         try:
-            self._audit.record([_entry(message, match)], changes)
+            self._audit.record(entries, changes)
         except TransactionRefused as refused:
             if MailStore.guard_label(message.ses_message_id) not in refused.failed:
                 raise
@@ -157,7 +225,13 @@ class MailIntake:
 
 
 def _inbound_message(
-    arrival: MailArrival, parsed: ParsedMail, match: Match, raw: FetchedObject, now: datetime
+    arrival: MailArrival,
+    parsed: ParsedMail,
+    match: Match,
+    raw: FetchedObject,
+    now: datetime,
+    flags: list[str],
+    reading: Reading | None,
 ) -> InboundMessage:
     return InboundMessage(
         ses_message_id=arrival.ses_message_id,
@@ -176,12 +250,14 @@ def _inbound_message(
         size=raw.size,
         text_length=len(parsed.text),
         attachments=parsed.attachments,
-        automated=[*parsed.automated, *_arrival_signs(arrival, parsed)],
+        automated=flags,
         verdicts=arrival.verdicts,
+        interpretation=reading.interpretation if reading else None,
+        acted=reading.response.outcome if reading else None,
     )
 
 
-def _entry(message: InboundMessage, match: Match) -> Entry:
+def _entry(message: InboundMessage, match: Match, reading: Reading | None) -> Entry:
     inputs: dict[str, object] = {
         "message_id": message.ses_message_id,
         "header_message_id": message.message_id,
@@ -192,6 +268,13 @@ def _entry(message: InboundMessage, match: Match) -> Entry:
     }
     if match.candidates:
         inputs["candidates"] = match.candidates
+    model = None
+    if reading is not None:
+        read = reading.interpretation
+        inputs["intent"] = read.intent.value
+        inputs["interpretation"] = read.model_dump(mode="json", exclude_none=True)
+        inputs["acted"] = reading.response.outcome
+        model = {"name": read.interpreter}
     return Entry(
         chain=message.account_id or SYSTEM_CHAIN,
         actor=ACTOR,
@@ -199,6 +282,7 @@ def _entry(message: InboundMessage, match: Match) -> Entry:
         inputs=inputs,
         rationale=match.rationale,
         outcome="flagged as automated" if message.automated else "recorded",
+        model=model,
     )
 
 
@@ -210,7 +294,22 @@ def _receipt(message: InboundMessage, status: ReceiptStatus) -> MailReceipt:
         matched_by=message.matched_by,
         automated=message.automated,
         attachments=len(message.attachments),
+        intent=message.interpretation.intent if message.interpretation else None,
+        acted=message.acted,
     )
+
+
+def _not_to_act_on(arrival: MailArrival, flags: list[str]) -> str | None:
+    """Why a message's words must not move the account, or None when they may.
+
+    Machine-sent mail says nothing a customer decided; mail whose sender fails DMARC may not be
+    from the customer at all.
+    """
+    if flags:
+        return "machine-sent (" + ", ".join(flags) + ")"
+    if arrival.verdicts.dmarc == _FAILING_VERDICT:
+        return "the sender failed DMARC"
+    return None
 
 
 def _arrival_signs(arrival: MailArrival, parsed: ParsedMail) -> list[str]:

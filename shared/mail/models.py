@@ -1,7 +1,8 @@
 """Received mail as autoar keeps it: what arrived, how it was tied to an account, and flags.
 
 The stored record never holds the body: its length is kept, the text stays in the raw message
-in the inbox bucket, read again by whatever later interprets it.
+in the inbox bucket. What the reply was read as (its interpretation: an intent and a few typed
+details, never the customer's words) is kept with it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.mail.interpret import Interpretation, ReplyIntent
 
 SUBJECT_LENGTH = 998
 """RFC 5322's line limit; longer subjects are cut there when stored."""
@@ -97,6 +100,10 @@ class InboundMessage(Frozen):
     attachments: list[Attachment]
     automated: list[str]
     verdicts: Verdicts
+    interpretation: Interpretation | None = Field(
+        default=None, description="What the reply asks for; None for mail tied to no account"
+    )
+    acted: str | None = Field(default=None, description="What the agent did about it")
 
 
 class ReceiptStatus(StrEnum):
@@ -113,3 +120,5 @@ class MailReceipt(Frozen):
     matched_by: MatchedBy
     automated: list[str] = Field(default_factory=list)
     attachments: int = 0
+    intent: ReplyIntent | None = None
+    acted: str | None = None

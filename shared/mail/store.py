@@ -102,6 +102,8 @@ class MailStore:
             matched_by=MatchedBy(guard["matched_by"]),
             automated=guard.get("automated", []),
             attachments=int(guard.get("attachments", 0)),
+            intent=guard.get("intent"),
+            acted=guard.get("acted"),
         )
 
     def stage_inbound(self, transaction: Transaction, message: InboundMessage) -> None:
@@ -114,6 +116,8 @@ class MailStore:
             "matched_by": message.matched_by,
             "automated": message.automated,
             "attachments": len(message.attachments),
+            "intent": message.interpretation.intent if message.interpretation else None,
+            "acted": message.acted,
             "record_pk": key["PK"],
             "record_sk": key["SK"],
         }

@@ -108,6 +108,15 @@ def test_a_reply_from_a_contact_is_tied_to_the_account_by_its_sender(
         "subject": "Re: Invoice INV-1001 is overdue",
         "attachments": "1",
         "automated": [],
+        "intent": "promise_to_pay",
+        "interpretation": {
+            "intent": "promise_to_pay",
+            "invoice_numbers": [],
+            "promised_date": "2026-03-06",
+            "signals": ["promises payment"],
+            "interpreter": "rules",
+        },
+        "acted": "promise not recorded: nothing is open on the account to promise",
     }
     assert "contact of account ACME" in audited.rationale
     assert services.ledger.store.account("ACME").next_review_at == clock.now()
