@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from shared.approvals.execution import ApprovalCloser
     from shared.approvals.mail import ApprovalMailer
     from shared.approvals.service import ApprovalGate
+    from shared.collections.loop import DecisionStep
+    from shared.collections.sweep import ReviewSweep
 
 PieceT = TypeVar("PieceT")
 
@@ -95,6 +97,29 @@ class Services:
             return Proposals(self.ledger.store, performer, policy, self.approvals, self.clock)
 
         return self._piece("proposals", build)
+
+    def review_sweep(self) -> ReviewSweep:
+        """What queues due accounts for a decision, from SweepSettings (DECIDE_QUEUE_URL)."""
+        from shared.collections.sweep import ReviewSweep, SweepSettings
+
+        return self._piece(
+            "review_sweep", lambda: ReviewSweep.from_services(self, SweepSettings.from_env())
+        )
+
+    def decision_step(self) -> DecisionStep:
+        """One collections decision per account, from OutreachSettings (SENDER_ADDRESS,
+        SENDER_NAME, MAIL_DOMAIN) and ApprovalSettings, both read here so a missing one stops
+        the function at its first invocation, naming what is missing."""
+        from shared.approvals.settings import ApprovalSettings
+        from shared.collections.loop import DecisionStep
+        from shared.outreach.settings import OutreachSettings
+
+        return self._piece(
+            "decision_step",
+            lambda: DecisionStep.from_services(
+                self, OutreachSettings.from_env(), ApprovalSettings.from_env()
+            ),
+        )
 
     def use_approval_gate(self, gate: ApprovalGate) -> None:
         """Serve `approvals()` with this gate: a simulation's, whose deadlines run on scaled time

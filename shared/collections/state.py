@@ -34,6 +34,7 @@ from shared.policy.models import Policy
 WEEK = timedelta(days=7)
 STATEMENT_TEMPLATE = "statement"
 PLAN_OFFER_TEMPLATE = "payment_plan"
+_FOLLOWED_PLANS = frozenset({CaseStatus.OPEN, CaseStatus.BROKEN})
 _ROLE_PREFERENCE = (
     ContactRole.ACCOUNTS_PAYABLE,
     ContactRole.BILLING,
@@ -104,7 +105,8 @@ class AccountState:
     touches_last_7_days: int
     promises: tuple[PromiseState, ...]
     plans: tuple[PlanProgress, ...]
-    """Open payment plans."""
+    """Open payment plans, and broken ones: a plan broken by a missed instalment is still one a
+    person has to hear about."""
     pause: Pause | None
     """What pauses all outreach on the account, if anything."""
     contacts: tuple[Contact, ...]
@@ -141,7 +143,7 @@ class AccountState:
 
     @property
     def active_plan(self) -> PlanProgress | None:
-        return self.plans[0] if self.plans else None
+        return next((p for p in self.plans if p.case.status is CaseStatus.OPEN), None)
 
     @property
     def unpaused_invoices(self) -> list[InvoiceState]:
@@ -181,7 +183,7 @@ def build_state(
     plans = tuple(
         track_plan(case, *cash, today, rules.payment_plans)
         for case in sorted(records.cases, key=lambda c: c.opened_at, reverse=True)
-        if case.kind is CaseKind.PAYMENT_PLAN and case.status is CaseStatus.OPEN
+        if case.kind is CaseKind.PAYMENT_PLAN and case.status in _FOLLOWED_PLANS
     )
     touches = tuple(sorted(records.touches, key=lambda t: t.sent_at, reverse=True))
     case_pauses = _case_pauses(records.cases, promises, plans, rules)
@@ -205,7 +207,7 @@ def build_state(
         promises=promises,
         plans=plans,
         pause=_account_pause(account, today, rules) or case_pauses.get(None),
-        contacts=_mailable(account.contacts),
+        contacts=mailable(account.contacts),
         last_step_at=_last_step_at(invoices, steps),
         last_payment_on=max((p.received_on for p in records.payments), default=None),
         had_plan=any(c.kind is CaseKind.PAYMENT_PLAN for c in records.cases),
@@ -347,7 +349,8 @@ def _open_cases(cases: Sequence[Case]) -> dict[CaseKind, tuple[Case, ...]]:
     return {kind: tuple(found) for kind, found in grouped.items()}
 
 
-def _mailable(contacts: Sequence[Contact]) -> tuple[Contact, ...]:
+def mailable(contacts: Sequence[Contact]) -> tuple[Contact, ...]:
+    """The contacts that can be mailed, the one to write to first."""
     active = [c for c in contacts if c.status is ContactStatus.ACTIVE]
     return tuple(sorted(active, key=lambda c: _ROLE_PREFERENCE.index(c.role)))
 

@@ -1,0 +1,1 @@
+"""The decide function: one collections decision per queued account."""

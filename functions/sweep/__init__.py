@@ -1,0 +1,1 @@
+"""The sweep function: queue every account whose next review is due."""

@@ -1,0 +1,1 @@
+"""Outreach: sending the emails collections decides on, exactly once per decision, through SES."""

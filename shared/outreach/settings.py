@@ -1,0 +1,41 @@
+"""Settings of the functions that email customers, read at cold start like Settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import ConfigurationError
+
+_VARIABLES = {
+    "sender_address": "SENDER_ADDRESS",
+    "sender_name": "SENDER_NAME",
+    "mail_domain": "MAIL_DOMAIN",
+}
+
+
+class OutreachSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sender_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="The From address")
+    sender_name: str = Field(
+        min_length=1, max_length=120, description="Who signs the emails, e.g. the AR team's name"
+    )
+    mail_domain: str = Field(
+        pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+        description="The domain whose receipt rule takes replies; reply addresses are made on it",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OutreachSettings:
+        """Every setting from the environment, naming each missing one; never a guessed default."""
+        environ = os.environ if environ is None else environ
+        missing = [name for name in _VARIABLES.values() if not environ.get(name)]
+        if missing:
+            raise ConfigurationError("missing environment settings: " + ", ".join(missing))
+        try:
+            return cls(**{field: environ[name] for field, name in _VARIABLES.items()})
+        except ValueError as error:
+            raise ConfigurationError(f"invalid environment settings: {error}") from None
