@@ -90,6 +90,32 @@ class Function:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """An SQS queue that feeds one function in batches, with a dead-letter queue behind it.
+
+    The consumer reports partial batch failures (`ReportBatchItemFailures`): only the messages it
+    names are retried; one that fails `max_receive_count` times moves to the dead-letter queue.
+    """
+
+    logical_id: str
+    env_var: str
+    """Holds the queue's URL in the environment of the functions that send to it."""
+    consumer: str
+    batch_size: int
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    max_concurrency: int
+    """The most batches the event source mapping hands the consumer at once (at least 2)."""
+    max_batching_window_seconds: int = 0
+    retention_days: int = 4
+    dead_letter_retention_days: int = 14
+
+    @property
+    def dead_letter_logical_id(self) -> str:
+        return f"{self.logical_id}DeadLetters"
+
+
+@dataclass(frozen=True)
 class Schedule:
     """An EventBridge schedule that invokes a function every `every_minutes`."""
 
@@ -203,6 +229,20 @@ EXECUTE = Function(
     timeout_seconds=60,
 )
 
+SWEEP = Function(
+    "sweep",
+    "Collections: find the accounts whose next review is due and queue each for a decision",
+    "schedule",
+    timeout_seconds=300,
+)
+DECIDE = Function(
+    "decide",
+    "Collections: one decision per queued account; gate it, act, audit, schedule the next review",
+    "sqs",
+    timeout_seconds=90,
+    memory_mb=1024,
+)
+
 FUNCTIONS: tuple[Function, ...] = (
     API,
     INBOUND_MAIL,
@@ -210,7 +250,25 @@ FUNCTIONS: tuple[Function, ...] = (
     APPROVALS,
     APPROVAL_REQUEST,
     EXECUTE,
+    SWEEP,
+    DECIDE,
 )
+
+DECIDE_QUEUE = Queue(
+    logical_id="DecideQueue",
+    env_var="DECIDE_QUEUE_URL",
+    consumer=DECIDE.name,
+    batch_size=10,
+    # AWS's advice for a queue behind Lambda: at least six times the function's timeout, so a
+    # batch still being retried by the poller is not handed to a second instance meanwhile.
+    visibility_timeout_seconds=6 * DECIDE.timeout_seconds,
+    # Five receives before the dead-letter queue, as AWS advises for Lambda consumers, so a
+    # throttled or conflicting decision has room to succeed; a bad message parks after that.
+    max_receive_count=5,
+    max_concurrency=10,
+)
+
+QUEUES: tuple[Queue, ...] = (DECIDE_QUEUE,)
 
 APPROVAL_STATE_MACHINE = StateMachine(
     logical_id="ApprovalStateMachine",
@@ -224,7 +282,11 @@ APPROVAL_STATE_MACHINE = StateMachine(
 
 STATE_MACHINES: tuple[StateMachine, ...] = (APPROVAL_STATE_MACHINE,)
 
-SCHEDULES: tuple[Schedule, ...] = ()
+SWEEP_SCHEDULE = Schedule("sweep", SWEEP.name, every_minutes=60)
+"""Hourly, as the deploy settings' default sweep schedule: a review falls due at most an hour
+before it is taken up, and a sweep that finds nothing due costs one query per shard."""
+
+SCHEDULES: tuple[Schedule, ...] = (SWEEP_SCHEDULE,)
 """What runs on the clock; the CDK app creates each rule and the local runtime fires each."""
 
 LOCAL_NAMES: dict[str, str] = {
@@ -236,4 +298,8 @@ LOCAL_NAMES: dict[str, str] = {
 """Physical names the local runtime gives each resource (CloudFormation names them in AWS)."""
 
 LOCAL_STATE_MACHINE_NAMES: dict[str, str] = {APPROVAL_STATE_MACHINE.env_var: "autoar-approval"}
+
+LOCAL_QUEUE_NAMES: dict[str, str] = {DECIDE_QUEUE.env_var: "autoar-decide"}
+"""Names of the local runtime's queues; each dead-letter queue adds `-dlq`. Functions are given
+the URLs, as the CDK app gives them in AWS."""
 """Names of the local runtime's state machines; functions are given their ARNs, not names."""

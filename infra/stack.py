@@ -1,6 +1,6 @@
 """autoar's one stack per company: storage, the policy, the integrator API, bank file and mail
-intake, approval gates, and the alarms watching them. Each capability is a construct of its own;
-a new one is added here and registers with the alarms.
+intake, approval gates, the collections loop and the mail it sends, and the alarms watching them.
+Each capability is a construct of its own; a new one is added here and registers with the alarms.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from constructs import Construct
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import IntegratorApi
 from infra.constructs.approvals import ApprovalGates
+from infra.constructs.collections import DECIDE_BACKLOG_ALARM, CollectionsLoop
 from infra.constructs.intake import InboundMail, RemittanceInbox
+from infra.constructs.outbound_mail import OutboundMail
 from infra.constructs.policy import PolicyConfig
 from infra.constructs.storage import Storage
 from infra.settings import DeploySettings
+
+# Who signs the collections emails. The deploy settings take no sender name yet; until they
+# do, every company's emails are signed with this.
+SENDER_NAME = "Accounts Receivable"
 
 
 class AutoarStack(Stack):
@@ -47,6 +53,23 @@ class AutoarStack(Stack):
         # Write-offs above the policy's threshold wait for a person.
         self.approvals.allow_requests_from(self.integrator_api.handler.function)
 
+        self.outbound_mail = OutboundMail(
+            self,
+            "OutboundMail",
+            storage=self.storage,
+            sender_address=settings.sender_address,
+            sender_name=SENDER_NAME,
+            mail_domain=settings.mail_domain,
+        )
+        self.collections = CollectionsLoop(
+            self,
+            "Collections",
+            storage=self.storage,
+            approvals=self.approvals,
+            outbound_mail=self.outbound_mail,
+            sweep_schedule=settings.sweep_schedule,
+        )
+
         self.alarms.watch_table(self.storage.ledger, "Ledger")
         self.alarms.watch_function(self.integrator_api.handler.function, "Api")
         self.alarms.watch_rest_api(self.integrator_api.rest_api, "IntegratorApi")
@@ -63,3 +86,14 @@ class AutoarStack(Stack):
         self.alarms.watch_function(self.approvals.request_task.function, "ApprovalRequest")
         self.alarms.watch_function(self.approvals.execute_task.function, "ApprovalExecute")
         self.alarms.watch_state_machine(self.approvals.state_machine, "Approval")
+        self.alarms.watch_function(self.collections.sweep.function, "Sweep")
+        self.alarms.watch_function(self.collections.decide.function, "Decide")
+        self.alarms.watch_queue_age(
+            self.collections.queue, "DecideQueue", older_than=DECIDE_BACKLOG_ALARM
+        )
+        self.alarms.watch_dead_letter_queue(self.collections.dead_letters, "DecideQueueDeadLetters")
+        self.alarms.watch_function(self.outbound_mail.handler.function, "MailEvents")
+        self.alarms.watch_dead_letter_queue(self.outbound_mail.undelivered, "MailEventsUndelivered")
+        self.alarms.watch_dead_letter_queue(
+            self.outbound_mail.failed_events.queue, "MailEventsFailedEvents"
+        )

@@ -1,6 +1,6 @@
 """Alarms on what would stop autoar working, sent to one encrypted SNS topic; each capability
-registers what it owns (`watch_function`, `watch_dead_letter_queue`, `watch_rest_api`,
-`watch_table`, `watch_state_machine`).
+registers what it owns (`watch_function`, `watch_dead_letter_queue`, `watch_queue_age`,
+`watch_rest_api`, `watch_table`, `watch_state_machine`).
 """
 
 from __future__ import annotations
@@ -77,6 +77,18 @@ class Alarms(Construct):
             f"Events the {name} queue holds failed every retry and wait to be looked at.",
         )
 
+    def watch_queue_age(self, queue: sqs.IQueue, name: str, *, older_than: Duration) -> None:
+        """Alarm when the oldest message of a work queue has waited `older_than`: its consumer
+        is not keeping up, or is not running at all."""
+        self._alarm(
+            f"{name}OldestMessage",
+            queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            f"A message has waited in the {name} queue for {older_than.to_human_string()} or more.",
+            threshold=older_than.to_seconds(),
+        )
+
     def watch_rest_api(self, api: apigateway.RestApi, name: str) -> None:
         """Alarm when the API answers 5xx, whether from the gateway or the function."""
         self._alarm(
@@ -112,13 +124,15 @@ class Alarms(Construct):
             f"Executions of the {name} state machine timed out.",
         )
 
-    def _alarm(self, alarm_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+    def _alarm(
+        self, alarm_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1
+    ) -> None:
         alarm = cloudwatch.Alarm(
             self,
             alarm_id,
             metric=metric,
             alarm_description=description,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

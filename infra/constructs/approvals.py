@@ -1,8 +1,7 @@
 """Approval gates: the state machine an action waits in for a person, the two functions it runs,
 the public approval page behind emailed signed links, and the key those links are signed with.
 
-Who may start an approval is granted with `allow_requests_from`: the api function now, the
-decide function when it exists.
+Who may start an approval is granted with `allow_requests_from`: the api and decide functions.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ ACCESS_LOG_RETENTION_DAYS = 400
 _DISPOSABLE_TABLES = frozenset({IDEMPOTENCY.logical_id})
 
 _AUDIT_APPEND_ACTIONS = ("dynamodb:PutItem",)
+_INDEX_QUERY = "dynamodb:Query"
 _INBOX_OBJECT_READ = "s3:GetObject"
 _INBOX_VERSION_READ = "s3:GetObjectVersion"
 
@@ -62,6 +63,16 @@ class Storage(Construct):
             f"AwsSolutions-IAM5[Resource::<{LEDGER.logical_id}.Arn>/index/*]",
             "Queries the ledger's indexes (next review, invoice number, unapplied payments); "
             "index ARNs can only be granted together as index/* of this one table.",
+        )
+
+    def grant_ledger_index_query(self, grantee: iam.IGrantable, index_name: str) -> None:
+        """Query one of the ledger's indexes, and nothing else: no item of the table itself."""
+        if index_name not in {index.name for index in LEDGER.indexes}:
+            raise ValueError(f"the ledger has no index {index_name!r}")
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[_INDEX_QUERY],
+            resource_arns=[f"{self.ledger.table_arn}/index/{index_name}"],
         )
 
     def grant_audit_append(self, grantee: iam.IGrantable) -> None:

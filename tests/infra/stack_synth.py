@@ -26,6 +26,8 @@ DEPLOY_CONTEXT: dict[str, Any] = {
     "senderAddress": "collections@ar.example.com",
     "approverEmails": "controller@example.com,cfo@example.com",
     "alarmEmail": "ops@example.com",
+    # Neither the setting's default nor the manifest's schedule, so a test can tell which won.
+    "sweepSchedule": "rate(15 minutes)",
 }
 
 
@@ -72,6 +74,17 @@ class Synthesized:
 
     def function_statements(self, spec: Function) -> list[dict[str, Any]]:
         return self.role_statements(self.function(spec)[1]["Role"])
+
+
+def queue_refuses_plain_http(synthesized: Synthesized, queue_id: str) -> bool:
+    """Whether the queue's policy denies every request made without TLS."""
+    return any(
+        statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for policy in synthesized.of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_id} in policy["Properties"]["Queues"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
 
 
 def allows(statement: dict[str, Any], action: str) -> bool:

@@ -31,7 +31,13 @@ def test_settings_come_from_context() -> None:
     assert settings.sender_address == "collections@ar.example.com"
     assert settings.approver_emails == ("controller@example.com", "cfo@example.com")
     assert settings.alarm_email == "ops@example.com"
-    assert settings.sweep_schedule == DEFAULT_SWEEP_SCHEDULE
+    assert settings.sweep_schedule == DEPLOY_CONTEXT["sweepSchedule"]
+
+
+def test_the_sweep_runs_hourly_unless_told_otherwise() -> None:
+    settings = read_settings(context_without("sweepSchedule").get, {})
+
+    assert settings.sweep_schedule == DEFAULT_SWEEP_SCHEDULE == "rate(1 hour)"
 
 
 def test_environment_fills_in_what_context_leaves_out() -> None:

@@ -1,5 +1,5 @@
-"""The alarms watching every function, failed-event queue, REST API, the approval state machine
-and the ledger, and where they are sent.
+"""The alarms watching every function, failed-event and dead-letter queue, the decide queue's
+backlog, the REST APIs, the approval state machine and the ledger, and where they are sent.
 """
 
 from __future__ import annotations
@@ -9,10 +9,18 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from infra.constructs.collections import DECIDE_BACKLOG_ALARM
+from infra.constructs.outbound_mail import MAIL_EVENTS
 from infra.manifest import APPROVAL_STATE_MACHINE, FUNCTIONS, LEDGER, Function
 from tests.infra.stack_synth import Synthesized
 
 pytestmark = pytest.mark.infra
+
+# The manifest's functions, and those the stack deploys that it does not list yet.
+DEPLOYED_FUNCTIONS = (
+    *FUNCTIONS,
+    *(spec for spec in (MAIL_EVENTS,) if spec.name not in {f.name for f in FUNCTIONS}),
+)
 
 
 def alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
@@ -46,7 +54,7 @@ def table_names(alarm: dict[str, Any]) -> list[Any]:
     return dimension_values(alarm, "TableName")
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", DEPLOYED_FUNCTIONS, ids=lambda spec: spec.name)
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
 def test_every_function_has_an_alarm_on(
     synthesized: Synthesized, spec: Function, metric: str
@@ -64,9 +72,19 @@ def test_every_function_has_an_alarm_on(
     assert watching[0]["AlarmActions"], "the alarm notifies someone"
 
 
-def test_every_queue_alarms_on_its_first_waiting_message(synthesized: Synthesized) -> None:
-    # Every queue in the stack is a failed-event queue: one message in it is work not done.
-    queues = synthesized.of_type("AWS::SQS::Queue")
+def consumed_queues(synthesized: Synthesized) -> set[str]:
+    """The queues a function reads through an event source mapping: work queues."""
+    return {
+        mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for mapping in synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+    }
+
+
+def test_every_queue_no_function_reads_alarms_on_its_first_waiting_message(
+    synthesized: Synthesized,
+) -> None:
+    # A queue nothing reads holds failed events or dead letters: one message is work not done.
+    queues = set(synthesized.of_type("AWS::SQS::Queue")) - consumed_queues(synthesized)
 
     assert queues
     for queue_id in queues:
@@ -80,6 +98,32 @@ def test_every_queue_alarms_on_its_first_waiting_message(synthesized: Synthesize
         assert alarm["Threshold"] == 1
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["AlarmActions"], "the alarm notifies someone"
+
+
+def test_every_work_queue_alarms_when_its_oldest_message_waits_too_long(
+    synthesized: Synthesized,
+) -> None:
+    queues = consumed_queues(synthesized)
+
+    assert queues
+    for queue_id in queues:
+        [alarm] = [
+            alarm
+            for alarm in alarms(synthesized)
+            if watches(alarm, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+            and dimension_values(alarm, "QueueName") == [{"Fn::GetAtt": [queue_id, "QueueName"]}]
+        ]
+        assert alarm["Statistic"] == "Maximum"
+        assert alarm["Threshold"] == DECIDE_BACKLOG_ALARM.to_seconds()
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["AlarmActions"], "the alarm notifies someone"
+        # A work queue's own messages are not alarmed one by one: only its dead letters are.
+        assert not [
+            alarm
+            for alarm in alarms(synthesized)
+            if watches(alarm, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+            and dimension_values(alarm, "QueueName") == [{"Fn::GetAtt": [queue_id, "QueueName"]}]
+        ]
 
 
 @pytest.mark.parametrize(
@@ -140,8 +184,12 @@ def test_dynamodb_alarms_watch_the_ledger(synthesized: Synthesized) -> None:
 def test_alarms_go_to_an_encrypted_tls_only_topic_with_the_alarm_email(
     synthesized: Synthesized,
 ) -> None:
-    [topic_id] = synthesized.of_type("AWS::SNS::Topic")
+    # Given the one topic every alarm notifies
+    [topic_id] = {
+        action["Ref"] for alarm in alarms(synthesized) for action in alarm["AlarmActions"]
+    }
 
+    assert synthesized.resources[topic_id]["Type"] == "AWS::SNS::Topic"
     assert "KmsMasterKeyId" in synthesized.resources[topic_id]["Properties"]
     for alarm in alarms(synthesized):
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]

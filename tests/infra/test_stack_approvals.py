@@ -25,6 +25,7 @@ from infra.manifest import (
     APPROVAL_REQUEST,
     APPROVAL_STATE_MACHINE,
     APPROVALS,
+    DECIDE,
     EXECUTE,
     FUNCTIONS,
     INBOX,
@@ -287,8 +288,20 @@ def test_only_the_approval_page_answers_the_waiting_execution(synthesized: Synth
     }
 
 
-def test_only_the_api_starts_approval_executions(synthesized: Synthesized) -> None:
-    assert functions_allowed(synthesized, "states:StartExecution", STATE_MACHINE_REF) == {API.name}
+def test_only_the_api_and_decide_start_approval_executions(synthesized: Synthesized) -> None:
+    assert functions_allowed(synthesized, "states:StartExecution", STATE_MACHINE_REF) == {
+        API.name,
+        DECIDE.name,
+    }
+
+
+def test_decide_reads_its_approval_settings_from_what_the_stack_gives(
+    synthesized: Synthesized,
+) -> None:
+    requesting = ApprovalSettings.from_env(deployed_environment(synthesized, DECIDE))
+
+    assert requesting.state_machine_arn == resolve(STATE_MACHINE_REF)
+    assert requesting.sender_address == SENDER
 
 
 def test_only_the_page_and_the_request_task_read_the_signing_key(
@@ -306,7 +319,7 @@ def test_only_the_page_and_the_request_task_read_the_signing_key(
     assert len(every_reader) == 2
 
 
-def test_only_the_request_task_sends_mail_and_only_as_the_sender(
+def test_only_the_request_task_and_decide_send_mail_and_only_as_the_sender(
     synthesized: Synthesized,
 ) -> None:
     # Given every statement in the stack that allows sending raw email
@@ -318,15 +331,33 @@ def test_only_the_request_task_sends_mail_and_only_as_the_sender(
         ]
         for spec in FUNCTIONS
     }
+    every_sender = [
+        statement
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if allows(statement, "ses:SendRawEmail")
+    ]
 
-    # Then only the request task has one, on the sender's identities, From the sender only
-    assert {name for name, statements in senders.items() if statements} == {APPROVAL_REQUEST.name}
-    [statement] = senders[APPROVAL_REQUEST.name]
-    identities = {resolve(resource) for resource in resources_of(statement)}
+    # Then only the request task and decide have one, each on the sender's identities (decide
+    # with its configuration set), From the sender only
+    assert {name for name, statements in senders.items() if statements} == {
+        APPROVAL_REQUEST.name,
+        DECIDE.name,
+    }
+    assert len(every_sender) == 2
     domain = SENDER.rpartition("@")[2]
-    prefix = "arn:aws:ses:eu-west-1:123456789012:identity/"
-    assert identities == {prefix + domain, prefix + SENDER}
-    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+    prefix = "arn:aws:ses:eu-west-1:123456789012:"
+    identities = {f"{prefix}identity/{domain}", f"{prefix}identity/{SENDER}"}
+    [configuration_set_id] = synthesized.of_type("AWS::SES::ConfigurationSet")
+    configuration_set = f"{prefix}configuration-set/{configuration_set_id}-deployed"
+    expected = {
+        APPROVAL_REQUEST.name: identities,
+        DECIDE.name: identities | {configuration_set},
+    }
+    for name, resources in expected.items():
+        [statement] = senders[name]
+        assert {resolve(resource) for resource in resources_of(statement)} == resources
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
 
 
 def test_signing_key_is_generated_as_base64_of_at_least_32_bytes(

@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 
 from infra.constructs.intake import ASYNC_RETRY_ATTEMPTS
+from infra.constructs.outbound_mail import MAIL_EVENTS
 from infra.manifest import INBOUND_MAIL, INBOX, REMITTANCE, TABLES, Function
 from tests.infra.stack_synth import DEPLOY_CONTEXT, Synthesized, flatten
 
 pytestmark = pytest.mark.infra
 
 INTAKE_FUNCTIONS = (REMITTANCE, INBOUND_MAIL)
+# Every function invoked asynchronously (by S3, SES or SNS), and so with a failure queue.
+ASYNC_FUNCTIONS = (*INTAKE_FUNCTIONS, MAIL_EVENTS)
 POWERTOOLS_LAYER = "017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:"
 INBOX_ARN = {"Fn::GetAtt": [INBOX.logical_id, "Arn"]}
 # Each function reads only objects under its own prefix, and the versions only where it asks.
@@ -179,7 +182,7 @@ def test_intake_function_reads_the_inbox_under_its_own_prefix_only(
     assert as_list(on_s3[0]["Resource"]) == [object_arn(prefix)]
 
 
-@pytest.mark.parametrize("spec", INTAKE_FUNCTIONS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", ASYNC_FUNCTIONS, ids=lambda spec: spec.name)
 def test_events_a_function_fails_on_are_kept_in_an_encrypted_tls_only_queue(
     synthesized: Synthesized, spec: Function
 ) -> None:
@@ -217,7 +220,7 @@ def test_failure_queues_are_separate(synthesized: Synthesized) -> None:
         for config in synthesized.of_type("AWS::Lambda::EventInvokeConfig").values()
     ]
 
-    assert len(destinations) == len(INTAKE_FUNCTIONS)
+    assert len(destinations) == len(ASYNC_FUNCTIONS)
     assert len(set(destinations)) == len(destinations)
 
 
