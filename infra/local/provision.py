@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from infra.manifest import (
     INBOX,
     LOCAL_NAMES,
+    LOCAL_QUEUE_NAMES,
     LOCAL_STATE_MACHINE_NAMES,
     TABLES,
     Function,
+    Queue,
     StateMachine,
     Table,
 )
@@ -24,12 +26,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
 FUNCTION_ROLE = "autoar-local-function"
 STATE_MACHINE_ROLE = "autoar-local-state-machine"
 SIGNING_SECRET = "autoar-approval-signing-key"
 SIGNING_KEY_BYTES = 32
+DEAD_LETTER_SUFFIX = "-dlq"
+SECONDS_PER_DAY = 86_400
 
 
 def provision(dynamodb: DynamoDBClient, s3: S3Client) -> dict[str, str]:
@@ -76,6 +81,38 @@ def create_bucket(s3: S3Client, name: str) -> None:
     else:
         location: Any = {"LocationConstraint": region}
         s3.create_bucket(Bucket=name, CreateBucketConfiguration=location)
+
+
+def create_queues(sqs: SQSClient, queues: Iterable[Queue]) -> dict[str, str]:
+    """Create each queue behind its dead-letter queue, as the manifest sets them up; returns
+    env var -> queue URL."""
+    urls = {}
+    for queue in queues:
+        name = LOCAL_QUEUE_NAMES[queue.env_var]
+        dead_letters = sqs.create_queue(
+            QueueName=name + DEAD_LETTER_SUFFIX,
+            Attributes={
+                "MessageRetentionPeriod": str(queue.dead_letter_retention_days * SECONDS_PER_DAY)
+            },
+        )["QueueUrl"]
+        redrive = {
+            "deadLetterTargetArn": queue_arn(sqs, dead_letters),
+            "maxReceiveCount": queue.max_receive_count,
+        }
+        urls[queue.env_var] = sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "MessageRetentionPeriod": str(queue.retention_days * SECONDS_PER_DAY),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+    return urls
+
+
+def queue_arn(sqs: SQSClient, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return attributes["Attributes"]["QueueArn"]
 
 
 def function_name(function: Function) -> str:

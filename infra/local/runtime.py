@@ -2,14 +2,23 @@
 
 moto serves the AWS APIs on a loopback port; resources are created from the same manifest the
 CDK app deploys; the real handlers run in-process behind moto's Lambda, an HTTP gateway, an SMTP
-listener and drop folders; a scheduler fires the schedules on the runtime's clock.
+listener and drop folders; a scheduler fires the schedules on the runtime's clock, and each
+queue feeds its consumer through an emulated event source mapping.
+
+Schedule fires and queues are worked by a pump: on the real clock a background thread runs it
+every half second, as AWS would; on a simulated clock only `settle()` runs it, so a simulation
+is deterministic. A schedule that fell due several times since the pump last ran (a clock that
+jumped a day runs the hourly sweep's 24 periods at once) runs once, for the latest period: the
+sweep takes up everything due by then anyway.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,11 +38,13 @@ from infra.local.gateway import Gateway
 from infra.local.mail import DropFolder, InboundMail, Outbox, SmtpListener
 from infra.local.provision import (
     create_functions,
+    create_queues,
     create_signing_secret,
     create_state_machine,
     function_name,
     provision,
 )
+from infra.local.queues import EventSourceMapping
 from infra.local.router import EventRouter
 from infra.local.scheduler import Scheduler
 from infra.manifest import (
@@ -42,6 +53,7 @@ from infra.manifest import (
     INBOX,
     LOCAL_NAMES,
     PROJECT_ROOT,
+    QUEUES,
     SCHEDULES,
 )
 from shared import services as services_module
@@ -53,6 +65,8 @@ ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 MAIL_DOMAIN = "autoar.localhost"
 SENDER = f"receivables@{MAIL_DOMAIN}"
+SENDER_NAME = "Accounts receivable, autoar demo"
+PUMP_SECONDS = 0.5
 POLICY_FILE = PROJECT_ROOT / "shared" / "policy" / "example-policy.yaml"
 
 logger = logging.getLogger("autoar.local.runtime")
@@ -91,6 +105,12 @@ class LocalRuntime:
         self.services: Services | None = None
         self.environment: dict[str, str] = {}
         self._previous_environment: dict[str, str | None] = {}
+        self.mappings: list[EventSourceMapping] = []
+        self._pending_fires: dict[str, dict[str, Any]] = {}
+        self._pump_lock = threading.Lock()
+        self._fires_lock = threading.Lock()
+        self._pumping = threading.Event()
+        self._pump_thread: threading.Thread | None = None
 
     def start(self) -> LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -106,6 +126,7 @@ class LocalRuntime:
         # the same backends the server answers other processes from, a few times faster.
         self._in_process.start(reset=False)
         provision(boto3.client("dynamodb"), boto3.client("s3"))
+        self._export(create_queues(boto3.client("sqs"), QUEUES))
         # Bound now, served later: approval links name its URL before any handler runs.
         self.gateway = Gateway(self._http_routes())
         function_arns = self._create_functions()
@@ -114,9 +135,15 @@ class LocalRuntime:
         self.services = Services.build(Settings.from_env(), self.clock)
         services_module.use(self.services)
         self._start_front_doors()
+        self._map_queues()
+        if isinstance(self.clock, SystemClock):
+            self._start_pump_thread()
         return self
 
     def stop(self) -> None:
+        self._pumping.set()
+        if self._pump_thread is not None:
+            self._pump_thread.join(timeout=30)
         if self.smtp:
             self.smtp.stop()
         if self.gateway and self._serving:
@@ -138,11 +165,28 @@ class LocalRuntime:
         return self.gateway.url
 
     def settle(self) -> None:
-        """Deliver dropped files, wait for every handler to finish, and write the outbox."""
-        while self.mail_drop.scan() + self.bank_drop.scan():
+        """Run everything waiting until nothing is: dropped files, schedules due on the clock
+        (the sweep), the queues (decide) and what they set off; then write the outbox."""
+        while True:
+            self.scheduler.tick(self.clock.now())
+            worked = self.mail_drop.scan() + self.bank_drop.scan()
             self.router.drain()
-        self.router.drain()
+            worked += self.pump()
+            self.router.drain()
+            if not worked:
+                break
         self.outbox.flush()
+
+    def pump(self) -> int:
+        """Run the schedule fires waiting (each schedule once), then drain every queue into its
+        consumer; returns how many fires and messages were handled."""
+        with self._pump_lock:
+            with self._fires_lock:
+                fires = list(self._pending_fires.items())
+                self._pending_fires.clear()
+            for function, event in fires:
+                self.router.invoke(self._physical_name(function), event)
+            return len(fires) + sum(mapping.drain() for mapping in self.mappings)
 
     def _configure_environment(self, port: int) -> dict[str, str]:
         environment = {
@@ -209,6 +253,8 @@ class LocalRuntime:
                 ),
                 "APPROVAL_BASE_URL": self.gateway.url,
                 "SENDER_ADDRESS": SENDER,
+                "SENDER_NAME": SENDER_NAME,
+                "MAIL_DOMAIN": MAIL_DOMAIN,
                 "POLICY_SOURCE": f"file:{POLICY_FILE}",
             }
         )
@@ -271,8 +317,31 @@ class LocalRuntime:
         self.router.invoke_async(name, event)
 
     def _fire_schedule(self, function: str, event: dict[str, Any]) -> None:
-        name = next(n for n, f in self.functions.items() if f.name == function)
-        self.router.invoke_async(name, event)
+        """Leave the fire to the pump; a later fire of the same function replaces it."""
+        with self._fires_lock:
+            self._pending_fires[function] = event
+
+    def _physical_name(self, function: str) -> str:
+        return next(n for n, f in self.functions.items() if f.name == function)
+
+    def _map_queues(self) -> None:
+        """An event source mapping per queue, invoking its consumer as Lambda's poller does."""
+        sqs = boto3.client("sqs")
+        for queue in QUEUES:
+            invoke = functools.partial(self.router.invoke, self._physical_name(queue.consumer))
+            url = self.environment[queue.env_var]
+            self.mappings.append(EventSourceMapping(sqs, queue, url, invoke))
+
+    def _start_pump_thread(self) -> None:
+        def run() -> None:
+            while not self._pumping.wait(PUMP_SECONDS):
+                try:
+                    self.pump()
+                except Exception as error:  # the pump goes on, as AWS's pollers do
+                    logger.error("pump failed: %r", error)
+
+        self._pump_thread = threading.Thread(target=run, name="pump", daemon=True)
+        self._pump_thread.start()
 
     def _name_of(self, trigger: str) -> str | None:
         return next((n for n, f in self.functions.items() if f.trigger == trigger), None)
