@@ -1,7 +1,8 @@
 """The demo company's approvers: they read the approval emails and decide on the linked page.
 
-They do what a person does: open the link from the email, read the page, and press Approve or
-Reject on its form, over HTTP like a browser.
+They do what a person does each morning: open the link of every approval email that came in,
+read the page, and press Approve or Reject on its form, over HTTP like a browser. A link that
+lapsed or was closed before they got to it shows them a page saying so, and they move on.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import email.policy
 import random
 import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -36,7 +38,8 @@ class Approvers:
         self._read: set[Path] = set()
 
     def answer(self, outbox: Path, expected: int, flush: Callable[[], object]) -> list[Decided]:
-        """Wait for `expected` new approval emails in the outbox, then decide each on its page."""
+        """Wait for `expected` new approval emails in the outbox (they are sent by a Step
+        Functions task, a moment after the request), then decide each on its page."""
         links = wait_for(lambda: self._unread_links(outbox, flush), expected)
         answered = [
             decide_on_page(link, self._rng.random() < self._approve_share) for link in links
@@ -65,8 +68,14 @@ def approval_link(path: Path) -> str | None:
 
 
 def decide_on_page(link: str, approve: bool) -> Decided:
-    with urllib.request.urlopen(link, timeout=30) as response:
-        form = _Form.read(response.read().decode())
+    """Open the page and press a button; a page that refuses (expired, already decided) is
+    recorded with its status, as a person who read it would just close it."""
+    approval_id = urllib.parse.urlsplit(link).path.rsplit("/", 1)[-1]
+    try:
+        with urllib.request.urlopen(link, timeout=30) as response:
+            form = _Form.read(response.read().decode())
+    except urllib.error.HTTPError as refused:
+        return Decided(approval_id, "none", refused.code)
     fields = {**form.hidden, "decision": "approve" if approve else "reject"}
     fields["comment"] = "Agreed." if approve else "Keep pursuing; the customer is still trading."
     target = urllib.parse.urljoin(link, form.action)
@@ -76,9 +85,11 @@ def decide_on_page(link: str, approve: bool) -> Decided:
         method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        status = response.status
-    approval_id = urllib.parse.urlsplit(link).path.rsplit("/", 1)[-1]
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status = response.status
+    except urllib.error.HTTPError as refused:
+        status = refused.code
     return Decided(approval_id, fields["decision"], status)
 
 

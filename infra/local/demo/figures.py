@@ -6,13 +6,14 @@ and audit tables, so the summary shows what autoar actually recorded.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from infra.local.demo.book import REPORTING_RATES
+from shared.audit.models import AuditEvent
 from shared.ledger.aging import BUCKETS, aging
 from shared.ledger.store import AccountRecords, LedgerStore
 
@@ -95,3 +96,43 @@ def collections(books: list[AccountRecords], start: date, end: date) -> Collecti
     collected.by_currency = dict(sorted(by_currency.items()))
     collected.by_week = {w: a.quantize(Decimal("0.01")) for w, a in sorted(by_week.items())}
     return collected
+
+
+@dataclass(frozen=True)
+class AgentWork:
+    """What the agent did, counted from the accounts' audit trails."""
+
+    decisions: int
+    emails: Counter[str]
+    """Emails sent, by template (courtesy, friendly, firm, final_notice, statement, ...)."""
+    replies_understood: Counter[str]
+    """Replies read as something the agent acts on, by intent."""
+    promises: Counter[str]
+    """Promise cases: recorded, kept, broken."""
+    plans_agreed: int
+    escalations: int
+    agency_handovers: int
+
+
+def agent_work(trail: Iterable[AuditEvent]) -> AgentWork:
+    decisions = plans = escalations = agency = 0
+    emails: Counter[str] = Counter()
+    understood: Counter[str] = Counter()
+    promises: Counter[str] = Counter()
+    for event in trail:
+        action = event.action
+        if action == "decision.made":
+            decisions += 1
+        elif action == "email.sent":
+            emails[str(event.inputs["template"])] += 1
+        elif action == "mail.received" and event.inputs.get("intent") not in {None, "other"}:
+            understood[str(event.inputs["intent"])] += 1
+        elif action.startswith("promise."):
+            promises[action.removeprefix("promise.")] += 1
+        elif action == "payment_plan.agreed":
+            plans += 1
+        elif action == "account.escalated":
+            escalations += 1
+        elif action == "agency_escalation.performed":
+            agency += 1
+    return AgentWork(decisions, emails, understood, promises, plans, escalations, agency)

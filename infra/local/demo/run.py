@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import TextIO
 
 from infra.local.demo.book import build_book
-from infra.local.demo.figures import Collections, Snapshot, collections, in_eur, read_book
+from infra.local.demo.figures import (
+    AgentWork,
+    Collections,
+    Snapshot,
+    agent_work,
+    collections,
+    in_eur,
+    read_book,
+)
 from infra.local.demo.report import render
 from infra.local.demo.simulation import Progress, Simulation
 from infra.local.runtime import LocalRuntime, running
@@ -48,9 +56,11 @@ class DemoResult:
     cash: Collections
     replies: int
     replies_tied: int
+    work: AgentWork
     bank_files: int
     bank_entries: int
     approvals: Counter[str]
+    approval_kinds: Counter[str]
     written_off_eur: Decimal
     audit: VerificationReport
     report_path: Path
@@ -74,16 +84,27 @@ class DemoResult:
             ("Invoices on the ledger", str(self.invoices)),
             ("Cash collected", f"{self.cash.total_eur:,} EUR equivalent ({cash or 'none'})"),
             ("Payments recorded", str(self.cash.payments)),
+            ("Collections decisions", f"{self.work.decisions}, each audited with its candidates"),
+            ("Emails to customers", _counted(self.work.emails)),
             (
                 "Customer replies received",
-                f"{self.replies}, {self.replies_tied} tied to their account",
+                f"{self.replies}, {self.replies_tied} tied to their account, "
+                f"{sum(self.work.replies_understood.values())} acted on "
+                f"({_listed(self.work.replies_understood)})",
+            ),
+            ("Promises to pay", _promises(self.work.promises)),
+            ("Payment plans agreed", str(self.work.plans_agreed)),
+            (
+                "Put to a person",
+                f"{self.work.escalations} escalations; {self.work.agency_handovers} accounts "
+                "handed to the collection agency after approval",
             ),
             (
                 "Bank files received",
                 f"{self.bank_files} files with {self.bank_entries} entries, recorded and "
                 "audited; matching them to invoices is not automated yet",
             ),
-            ("Approvals", _approvals(self.approvals)),
+            ("Approvals", _approvals(self.approvals, self.approval_kinds)),
             ("Written off after approval", f"{self.written_off_eur:,} EUR equivalent"),
             ("DSO at start", _days(self.dso_start)),
             ("DSO at end", _days(self.dso_end)),
@@ -134,6 +155,11 @@ def _result(
         for event in trail
         if event.action in {"approval.requested", "approval.decided"}
     )
+    kinds = Counter(
+        str(event.inputs["action"]["kind"])
+        for event in trail
+        if event.action == "approval.requested"
+    )
     written_off = sum(
         (
             in_eur(Decimal(str(e.inputs["amount"])), str(e.inputs["currency"]))
@@ -153,9 +179,11 @@ def _result(
         cash=collections(books, DEMO_START, end),
         replies=tied + len(mail.messages(None)),
         replies_tied=tied,
+        work=agent_work(trail),
         bank_files=len(bank_files),
         bank_entries=sum(int(event.inputs.get("entries") or 0) for event in bank_files),
         approvals=approvals,
+        approval_kinds=kinds,
         written_off_eur=written_off.quantize(Decimal("0.01")),
         audit=services.audit.verify(),
         report_path=report_path,
@@ -191,11 +219,28 @@ def _progress_bar(out: TextIO) -> Progress:
     return show
 
 
-def _approvals(counted: Counter[str]) -> str:
+def _approvals(counted: Counter[str], kinds: Counter[str]) -> str:
     decided = counted["approved"] + counted["rejected"]
     return (
-        f"{counted['requested']} requested, {decided} decided on the emailed page "
-        f"({counted['approved']} approved, {counted['rejected']} rejected)"
+        f"{counted['requested']} requested ({_listed(kinds)}), {decided} decided on the emailed "
+        f"page ({counted['approved']} approved, {counted['rejected']} rejected)"
+    )
+
+
+def _counted(counted: Counter[str]) -> str:
+    total = sum(counted.values())
+    return f"{total} sent ({_listed(counted)})" if total else "none sent"
+
+
+def _listed(counted: Counter[str]) -> str:
+    named = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counted.most_common())
+    return named or "none"
+
+
+def _promises(counted: Counter[str]) -> str:
+    return (
+        f"{counted['recorded']} recorded, {counted['kept']} kept, {counted['broken']} broken "
+        "(a broken promise moves the account up the tone ladder)"
     )
 
 

@@ -20,6 +20,7 @@ from infra.local.demo.book import Behaviour, Book, Customer, PlannedInvoice
 from infra.local.demo.figures import Snapshot, read_book, snapshot
 from infra.local.demo.integrator import ErpClient, send_reply
 from infra.local.runtime import SENDER, LocalRuntime
+from shared.approvals.store import ApprovalStore
 from shared.clock import SimulatedClock
 
 MAX_BATCH = 500
@@ -58,6 +59,7 @@ class Simulation:
         self.erp = ErpClient(self.runtime.api_url)
         self.approvers = Approvers(self.book.rng)
         self._write_offs_asked: set[str] = set()
+        self._answered: set[tuple[str, int]] = set()
 
     def seed(self) -> None:
         """The book as it stands on the first morning: customers, open and recently paid items."""
@@ -96,20 +98,30 @@ class Simulation:
             path.write_bytes(statement)
             self.activity.bank_files_dropped += 1
         self._send_replies(day)
-        asked = self._ask_for_write_offs(day)
+        self._ask_for_write_offs(day)
         self.runtime.settle()
-        if asked:
-            outbox = self.runtime.folders.outbox
-            decided = self.approvers.answer(outbox, asked, self.runtime.outbox.flush)
-            self.activity.approvals_decided += len(decided)
-            self.runtime.settle()
+        self._answer_approvals()
 
-    def _ask_for_write_offs(self, day: date) -> int:
+    def _answer_approvals(self) -> None:
+        """The approvers read the day's approval emails (the finance team's write-offs and
+        what the agent asked for) and decide each on its page."""
+        services = self.runtime.services
+        assert services is not None
+        pending = ApprovalStore(services.dynamodb, services.settings.ledger_table)
+        asks = {(a.approval_id, a.step) for a in pending.pending()} - self._answered
+        if not asks:
+            return
+        outbox = self.runtime.folders.outbox
+        decided = self.approvers.answer(outbox, len(asks), self.runtime.outbox.flush)
+        self._answered |= asks
+        self.activity.approvals_decided += sum(1 for d in decided if d.status < 400)
+        self.runtime.settle()
+
+    def _ask_for_write_offs(self, day: date) -> None:
         """On Fridays the finance team asks to write off what customers who never answer owe
-        past 60 days; the policy sends each to its approvers. Returns how many await one."""
+        past 60 days; the policy sends those above its threshold to approvers."""
         if day.weekday() != 4:
-            return 0
-        awaiting = 0
+            return
         for customer in self.book.customers:
             if customer.behaviour is not Behaviour.IGNORER:
                 continue
@@ -117,7 +129,7 @@ class Simulation:
                 stale = (day - invoice.due_date).days > 60
                 if stale and invoice.number not in self._write_offs_asked:
                     self._write_offs_asked.add(invoice.number)
-                    answer = self.erp.post(
+                    self.erp.post(
                         f"/accounts/{customer.account_id}/write-offs",
                         {
                             "invoice_number": invoice.number,
@@ -125,8 +137,6 @@ class Simulation:
                             "reason": "No payment and no answer to any message for 60 days",
                         },
                     )
-                    awaiting += answer["status"] == "awaiting_approval"
-        return awaiting
 
     def _paying_on(self, day: date) -> list[tuple[Customer, list[PlannedInvoice]]]:
         """Each customer's invoices paid on `day`, grouped as the customer pays them."""
