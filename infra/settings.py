@@ -39,6 +39,7 @@ SOURCES: tuple[SettingSource, ...] = (
     SettingSource(
         "sender_address", "senderAddress", "AUTOAR_SENDER_ADDRESS", "collections@ar.example.com"
     ),
+    SettingSource("sender_name", "senderName", "AUTOAR_SENDER_NAME", "'Acme Receivables'"),
     SettingSource(
         "approver_emails",
         "approverEmails",
@@ -67,6 +68,15 @@ def _email(value: str) -> str:
     if not at or not local or any(char.isspace() for char in local):
         raise ValueError(f"{value!r} is not an email address")
     return f"{local}@{_domain(domain)}"
+
+
+def _sender_name(value: str) -> str:
+    name = " ".join(value.split())
+    if not name or len(name) > 120:
+        raise ValueError("must be the name emails are signed with, 1 to 120 characters")
+    if any(char in name for char in '<>"@'):
+        raise ValueError('must be a plain name, without <, >, " or @')
+    return name
 
 
 def _email_list(value: object) -> object:
@@ -100,6 +110,8 @@ class DeploySettings(BaseModel):
 
     mail_domain: Annotated[str, AfterValidator(_domain)]
     sender_address: EmailAddress
+    sender_name: Annotated[str, AfterValidator(_sender_name)]
+    """Who signs the collections emails, and the From name they carry."""
     approver_emails: Annotated[
         tuple[EmailAddress, ...], BeforeValidator(_email_list), Field(min_length=1)
     ]

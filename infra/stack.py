@@ -20,10 +20,6 @@ from infra.constructs.policy import PolicyConfig
 from infra.constructs.storage import Storage
 from infra.settings import DeploySettings
 
-# Who signs the collections emails. The deploy settings take no sender name yet; until they
-# do, every company's emails are signed with this.
-SENDER_NAME = "Accounts Receivable"
-
 
 class AutoarStack(Stack):
     def __init__(
@@ -58,7 +54,7 @@ class AutoarStack(Stack):
             "OutboundMail",
             storage=self.storage,
             sender_address=settings.sender_address,
-            sender_name=SENDER_NAME,
+            sender_name=settings.sender_name,
             mail_domain=settings.mail_domain,
         )
         self.collections = CollectionsLoop(

@@ -108,8 +108,8 @@ class Services:
 
     def decision_step(self) -> DecisionStep:
         """One collections decision per account, from OutreachSettings (SENDER_ADDRESS,
-        SENDER_NAME, MAIL_DOMAIN) and ApprovalSettings, both read here so a missing one stops
-        the function at its first invocation, naming what is missing."""
+        SENDER_NAME, MAIL_DOMAIN, SES_CONFIGURATION_SET) and ApprovalSettings, both read here so
+        a missing one stops the function at its first invocation, naming what is missing."""
         from shared.approvals.settings import ApprovalSettings
         from shared.collections.loop import DecisionStep
         from shared.outreach.settings import OutreachSettings

@@ -66,6 +66,7 @@ REGION = "eu-west-1"
 MAIL_DOMAIN = "autoar.localhost"
 SENDER = f"receivables@{MAIL_DOMAIN}"
 SENDER_NAME = "Accounts receivable, autoar demo"
+CONFIGURATION_SET = "autoar-outreach"
 PUMP_SECONDS = 0.5
 POLICY_FILE = PROJECT_ROOT / "shared" / "policy" / "example-policy.yaml"
 
@@ -255,6 +256,7 @@ class LocalRuntime:
                 "SENDER_ADDRESS": SENDER,
                 "SENDER_NAME": SENDER_NAME,
                 "MAIL_DOMAIN": MAIL_DOMAIN,
+                "SES_CONFIGURATION_SET": CONFIGURATION_SET,
                 "POLICY_SOURCE": f"file:{POLICY_FILE}",
             }
         )
@@ -285,6 +287,8 @@ class LocalRuntime:
         ses = boto3.client("ses")
         ses.verify_domain_identity(Domain=MAIL_DOMAIN)
         ses.verify_email_identity(EmailAddress=SENDER)
+        # moto publishes no bounces for it; created so outreach sends exactly as in AWS.
+        ses.create_configuration_set(ConfigurationSet={"Name": CONFIGURATION_SET})
 
     def _start_front_doors(self) -> None:
         bucket = LOCAL_NAMES[INBOX.env_var]

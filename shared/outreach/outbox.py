@@ -194,6 +194,7 @@ class Outbox:
                 Source=attempt.sender_address,
                 Destinations=[attempt.recipient],
                 RawMessage={"Data": message.as_bytes()},
+                ConfigurationSetName=self._settings.configuration_set,
             )
         except (ClientError, BotoCoreError) as error:
             code = _error_code(error)

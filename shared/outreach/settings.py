@@ -13,6 +13,7 @@ _VARIABLES = {
     "sender_address": "SENDER_ADDRESS",
     "sender_name": "SENDER_NAME",
     "mail_domain": "MAIL_DOMAIN",
+    "configuration_set": "SES_CONFIGURATION_SET",
 }
 
 
@@ -26,6 +27,11 @@ class OutreachSettings(BaseModel):
     mail_domain: str = Field(
         pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
         description="The domain whose receipt rule takes replies; reply addresses are made on it",
+    )
+    configuration_set: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The SES configuration set outreach is sent with: it publishes the bounces "
+        "and complaints that mark a contact",
     )
 
     @classmethod

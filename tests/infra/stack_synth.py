@@ -24,6 +24,7 @@ from infra.stack import AutoarStack
 DEPLOY_CONTEXT: dict[str, Any] = {
     "mailDomain": "ar.example.com",
     "senderAddress": "collections@ar.example.com",
+    "senderName": "Example Receivables",
     "approverEmails": "controller@example.com,cfo@example.com",
     "alarmEmail": "ops@example.com",
     # Neither the setting's default nor the manifest's schedule, so a test can tell which won.

@@ -29,6 +29,7 @@ def test_settings_come_from_context() -> None:
 
     assert settings.mail_domain == "ar.example.com"
     assert settings.sender_address == "collections@ar.example.com"
+    assert settings.sender_name == "Example Receivables"
     assert settings.approver_emails == ("controller@example.com", "cfo@example.com")
     assert settings.alarm_email == "ops@example.com"
     assert settings.sweep_schedule == DEPLOY_CONTEXT["sweepSchedule"]
@@ -75,6 +76,8 @@ def test_missing_mail_domain_names_the_setting_and_how_to_set_it() -> None:
         ("approverEmails", "", "missing deploy setting approverEmails"),
         ("approverEmails", "controller", "invalid deploy setting approverEmails"),
         ("senderAddress", "collections@", "invalid deploy setting senderAddress"),
+        ("senderName", "", "missing deploy setting senderName"),
+        ("senderName", "Acme <ar@acme.example>", "invalid deploy setting senderName"),
         ("mailDomain", "localhost", "invalid deploy setting mailDomain"),
         ("sweepSchedule", "every hour", "invalid deploy setting sweepSchedule"),
         ("sweepSchedule", "rate(1 hours)", "invalid deploy setting sweepSchedule"),

@@ -242,7 +242,7 @@ def test_decide_is_told_everything_its_settings_models_read(synthesized: Synthes
     assert outreach.sender_address == approvals.sender_address == DEPLOY_CONTEXT["senderAddress"]
     assert outreach.mail_domain == DEPLOY_CONTEXT["mailDomain"]
     assert approvals.policy_source.startswith("appconfig:")
-    assert environment[CONFIGURATION_SET_VARIABLE]
+    assert outreach.configuration_set == environment[CONFIGURATION_SET_VARIABLE]
 
 
 def test_decide_may_read_invoice_documents_and_nothing_else_of_the_inbox(

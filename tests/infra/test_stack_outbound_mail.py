@@ -197,7 +197,7 @@ def test_decide_sends_with_the_configuration_set_that_reports_bounces(
     assert environment[CONFIGURATION_SET_VARIABLE] == {"Ref": configuration_set_id}
     assert environment["SENDER_ADDRESS"] == DEPLOY_CONTEXT["senderAddress"]
     assert environment["MAIL_DOMAIN"] == DEPLOY_CONTEXT["mailDomain"]
-    assert environment["SENDER_NAME"]
+    assert environment["SENDER_NAME"] == DEPLOY_CONTEXT["senderName"]
 
 
 def actions_of(statement: dict[str, Any]) -> list[str]:
