@@ -7,11 +7,10 @@ settles nothing on it until a person takes it off hold.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from shared.actions.models import AgencyEscalation
 from shared.audit.models import Actor, Entry
-from shared.ledger.models import Account, AccountProfile, AccountStatus, InvoiceStatus
+from shared.ledger.aging import still_owed_refusal
+from shared.ledger.models import Account, AccountProfile, AccountStatus
 from shared.ledger.store import AccountRecords
 
 ESCALATED = "account.escalated"
@@ -25,20 +24,9 @@ def agency_refusal(action: AgencyEscalation, records: AccountRecords) -> str | N
         return f"account {account.account_id} is {account.status.value}"
     if account.currency != action.currency:
         return f"account {account.account_id} is billed in {account.currency}"
-    invoices = {invoice.number: invoice for invoice in records.invoices}
-    missing = [n for n in action.invoice_numbers if n not in invoices]
-    if missing:
-        return f"invoice(s) {', '.join(missing)} do not exist on account {account.account_id}"
-    closed = [n for n in action.invoice_numbers if invoices[n].status is not InvoiceStatus.OPEN]
-    if closed:
-        return f"invoice(s) {', '.join(closed)} are no longer open"
-    open_amount = sum((invoices[n].open_amount for n in action.invoice_numbers), Decimal(0))
-    if open_amount != action.amount:
-        return (
-            f"the invoices have {open_amount} {action.currency} open, "
-            f"the escalation was for {action.amount}"
-        )
-    return None
+    return still_owed_refusal(
+        records.invoices, action.invoice_numbers, action.amount, action.currency
+    )
 
 
 def with_agency(account: Account, action: AgencyEscalation) -> AccountProfile:

@@ -17,7 +17,8 @@ from shared.cases.ids import PLAN, case_id_for
 from shared.cases.models import CaseChange
 from shared.collections.plans import InstalmentStatus, PlanProgress, track_plan
 from shared.errors import Conflict
-from shared.ledger.models import Case, CaseKind, CaseStatus, Instalment, InvoiceStatus
+from shared.ledger.aging import still_owed_refusal
+from shared.ledger.models import Case, CaseKind, CaseStatus, Instalment
 from shared.ledger.store import AccountRecords
 from shared.money import to_minor_units
 from shared.policy.models import Policy
@@ -143,18 +144,9 @@ def plan_refusal(plan: PaymentPlan, records: AccountRecords, today: date) -> str
         return f"account {plan.account_id} is billed in {records.account.currency}"
     if plan.instalments[0].due_date < today:
         return f"the first instalment was due {plan.instalments[0].due_date}; propose it again"
-    invoices = {invoice.number: invoice for invoice in records.invoices}
-    missing = [n for n in plan.invoice_numbers if n not in invoices]
-    if missing:
-        return f"invoice(s) {', '.join(missing)} do not exist on account {plan.account_id}"
-    closed = [n for n in plan.invoice_numbers if invoices[n].status is not InvoiceStatus.OPEN]
-    if closed:
-        return f"invoice(s) {', '.join(closed)} are no longer open"
-    open_amount = sum((invoices[n].open_amount for n in plan.invoice_numbers), Decimal(0))
-    if open_amount != plan.amount:
-        return (
-            f"the invoices have {open_amount} {plan.currency} open, the plan covers {plan.amount}"
-        )
+    refusal = still_owed_refusal(records.invoices, plan.invoice_numbers, plan.amount, plan.currency)
+    if refusal is not None:
+        return refusal
     covered = set(plan.invoice_numbers)
     for case in records.cases:
         running = case.kind is CaseKind.PAYMENT_PLAN and case.status is CaseStatus.OPEN

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -35,3 +35,21 @@ def aging(invoices: Iterable[Invoice], on: date) -> dict[str, Decimal]:
     for invoice in open_invoices(invoices):
         totals[bucket_for(invoice.days_past_due(on))] += invoice.open_amount
     return totals
+
+
+def still_owed_refusal(
+    invoices: Iterable[Invoice], numbers: Sequence[str], amount: Decimal, currency: str
+) -> str | None:
+    """Why an action on the invoices `numbers` for `amount` no longer fits them (one is gone or
+    closed, or what is open on them moved), or None when it still does."""
+    by_number = {invoice.number: invoice for invoice in invoices}
+    missing = [n for n in numbers if n not in by_number]
+    if missing:
+        return f"invoice(s) {', '.join(missing)} do not exist on the account"
+    closed = [n for n in numbers if by_number[n].status is not InvoiceStatus.OPEN]
+    if closed:
+        return f"invoice(s) {', '.join(closed)} are no longer open"
+    open_amount = sum((by_number[n].open_amount for n in numbers), Decimal(0))
+    if open_amount != amount:
+        return f"the invoices have {open_amount} {currency} open, the action was for {amount}"
+    return None

@@ -114,7 +114,7 @@ def test_a_plan_whose_invoice_moved_since_it_was_proposed_is_not_agreed(acme, in
     plan = plan_for(acme)
     pay(acme, integrator, "P-1", "100.00", date(2026, 3, 2))
 
-    with pytest.raises(PreconditionFailed, match=r"1100\.00 EUR open, the plan covers 1200\.00"):
+    with pytest.raises(PreconditionFailed, match=r"1100\.00 EUR open, the action was for 1200\.00"):
         Performer(acme.ledger).perform(plan, AGENT, "asked for instalments")
 
     assert acme.ledger.store.records("ACME").cases == []
@@ -264,6 +264,18 @@ def test_handing_an_account_to_an_agency_puts_it_on_hold_and_stops_the_agent(acm
     assert [c.kind for c in build_candidates(state, POLICY)] == ["wait"]
     with pytest.raises(PreconditionFailed, match="on_hold"):
         Performer(acme.ledger).perform(agency(acme), AGENT, "again")
+
+
+def test_an_agency_handover_whose_invoice_was_paid_meanwhile_is_not_carried_out(acme, integrator):
+    # Given a handover proposed on INV-1's 1200.00, and 100.00 paid on it since
+    pay(acme, integrator, "P-1", "100.00", date(2026, 3, 2))
+
+    # When it is carried out (an approval arriving days later, say); Then it is refused
+    with pytest.raises(PreconditionFailed, match=r"1100\.00 EUR open, the action was for 1200"):
+        Performer(acme.ledger).perform(agency(acme), AGENT, "no answer to the final notice")
+
+    assert acme.ledger.store.account("ACME").status is AccountStatus.ACTIVE
+    assert "agency_escalation.performed" not in actions(acme)
 
 
 def test_an_agency_escalation_always_waits_for_a_person(acme):
