@@ -11,6 +11,7 @@ from io import StringIO
 import boto3
 import pytest
 
+from infra.local.demo.book import CURRENCIES
 from infra.local.demo.figures import in_eur
 from infra.local.demo.run import DEMO_START, DemoOptions, run_demo
 from shared.dynamodb import scan_all
@@ -18,6 +19,7 @@ from shared.dynamodb import scan_all
 pytestmark = pytest.mark.e2e
 
 DAYS = 40
+BOOK_TIME_ZONES = [time_zone for _, time_zone, _ in CURRENCIES]
 
 
 def stored_figures(runtime, result):
@@ -56,7 +58,8 @@ def stored_figures(runtime, result):
     return {
         "decisions": sum(1 for e in trail if e["action"] == "decision.made"),
         "emails_sent": sum(1 for e in trail if e["action"] == "email.sent"),
-        "customer_emails_in_outbox": customer_emails(runtime),
+        "customer_emails_in_outbox": len(customer_emails(runtime)),
+        "time_zones_written_to": time_zones_written_to(runtime, customer_emails(runtime)),
         "promises_recorded": sum(1 for e in trail if e["action"] == "promise.recorded"),
         "approvals_decided": sum(1 for e in trail if e["action"] == "approval.decided"),
         "performed_after_approval": len(performed_after_approval),
@@ -82,7 +85,19 @@ def customer_emails(runtime):
         email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         for path in runtime.folders.outbox.glob("*.eml")
     ]
-    return sum(1 for message in sent if not str(message["Subject"]).startswith("Approval needed"))
+    return [m for m in sent if not str(m["Subject"]).startswith("Approval needed")]
+
+
+def time_zones_written_to(runtime, emails):
+    """The time zones of the contacts the emails went to, from the stored accounts."""
+    zones = {}
+    for item in scan_all(
+        boto3.client("dynamodb"), TableName=runtime.environment["LEDGER_TABLE_NAME"]
+    ):
+        if item.get("entity") == "account":
+            for contact in item["contacts"]:
+                zones[contact["email"]] = contact["time_zone"]
+    return {zones[m["To"].addresses[0].addr_spec] for m in emails}
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +119,8 @@ def test_the_collections_loop_worked_the_ledger(demo):
     # Every email the audit trail calls sent left through SES, and no other reached a customer.
     assert sum(result.work.emails.values()) == stored["emails_sent"] > 0
     assert stored["customer_emails_in_outbox"] == stored["emails_sent"]
+    # Each customer is written to in its own send window: Chicago's opens at 15:00 UTC.
+    assert stored["time_zones_written_to"] == set(BOOK_TIME_ZONES)
     assert result.work.promises["recorded"] == stored["promises_recorded"]
     assert re.search(rf"Collections decisions\s+{stored['decisions']},", printed)
     assert re.search(rf"Emails to customers\s+{stored['emails_sent']} sent", printed)

@@ -136,6 +136,7 @@ class Book:
     customers: list[Customer]
     replies: list[Reply]
     rng: random.Random
+    seed: int
 
     def invoices(self) -> list[tuple[Customer, PlannedInvoice]]:
         return [(c, i) for c in self.customers for i in c.invoices]
@@ -165,7 +166,7 @@ def build_book(start: date, accounts: int, invoices_per_account: int, seed: int)
             invoice = _plan_invoice(rng, customer, issued, n)
             customer.invoices.append(invoice)
             replies.extend(_replies_for(customer, invoice))
-    return Book(start, customers, replies, rng)
+    return Book(start, customers, replies, rng, seed)
 
 
 def _behaviours(accounts: int) -> list[Behaviour]:

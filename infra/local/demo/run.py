@@ -96,8 +96,9 @@ class DemoResult:
             ("Payment plans agreed", str(self.work.plans_agreed)),
             (
                 "Put to a person",
-                f"{self.work.escalations} escalations; {self.work.agency_handovers} accounts "
-                "handed to the collection agency after approval",
+                f"{_count(self.work.escalations, 'escalation')}; "
+                f"{_count(self.work.agency_handovers, 'account')} handed to the collection "
+                "agency after approval",
             ),
             (
                 "Bank files received",
@@ -225,6 +226,10 @@ def _approvals(counted: Counter[str], kinds: Counter[str]) -> str:
         f"{counted['requested']} requested ({_listed(kinds)}), {decided} decided on the emailed "
         f"page ({counted['approved']} approved, {counted['rejected']} rejected)"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _counted(counted: Counter[str]) -> str:

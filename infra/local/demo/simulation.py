@@ -1,8 +1,11 @@
 """Runs the demo: seeds the book through the API, then lives through it one simulated day at a time.
 
-Each day the clock moves to 09:00 UTC, the schedules fire, the company's ERP posts new invoices
-and the payments it took, customers' banks deliver statements to the inbox bucket and customers
-reply by email; then the runtime settles before the next day begins.
+Each day at 09:00 UTC the company's ERP posts new invoices and the payments it took, customers'
+banks deliver statements to the inbox bucket, customers reply by email and approvers answer
+their mail. Then the clock walks on through the day to each hour at which a review falls due,
+where the hourly sweep takes it up as in AWS, so each customer is written to inside their own
+time zone's send window; hours when nothing is due are skipped, as they would change nothing.
+At the end of the day customers read what they were sent.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from typing import Any
 from infra.local.demo.approver import Approvers
 from infra.local.demo.bankfiles import Credit, camt053_statement
 from infra.local.demo.book import Behaviour, Book, Customer, PlannedInvoice
+from infra.local.demo.customers import CustomerInboxes
 from infra.local.demo.figures import Snapshot, read_book, snapshot
 from infra.local.demo.integrator import ErpClient, send_reply
 from infra.local.runtime import SENDER, LocalRuntime
 from shared.approvals.store import ApprovalStore
 from shared.clock import SimulatedClock
+from shared.collections.store import CollectionsStore
 
 MAX_BATCH = 500
+MORNING = time(9)
+HOURS_A_DAY = 24
 Progress = Callable[[int, int, dict[str, int]], None]
 
 
@@ -58,6 +65,7 @@ class Simulation:
     def __post_init__(self) -> None:
         self.erp = ErpClient(self.runtime.api_url)
         self.approvers = Approvers(self.book.rng)
+        self.customers = CustomerInboxes(self.book, self.book.seed)
         self._write_offs_asked: set[str] = set()
         self._answered: set[tuple[str, int]] = set()
 
@@ -101,6 +109,30 @@ class Simulation:
         self._ask_for_write_offs(day)
         self.runtime.settle()
         self._answer_approvals()
+        self._through_the_day(self.clock.now() + timedelta(hours=HOURS_A_DAY - 1))
+        outbox = self.runtime.folders.outbox
+        self.customers.read(outbox, self.runtime.outbox.flush, day)
+
+    def _through_the_day(self, last_hour: datetime) -> None:
+        """Move to each hour up to `last_hour` at which a review is due, and let the runtime
+        work it; at most one stop an hour."""
+        services = self.runtime.services
+        assert services is not None
+        reviews = CollectionsStore(
+            services.dynamodb, services.settings.ledger_table, services.settings.review_shards
+        )
+        while True:
+            due = [
+                next(reviews.due(shard, last_hour), None) for shard in range(reviews.review_shards)
+            ]
+            earliest = min((d.review_at for d in due if d is not None), default=None)
+            if earliest is None:
+                return
+            hour = max(_on_the_hour(earliest), self.clock.now() + timedelta(hours=1))
+            if hour > last_hour:
+                return
+            self.clock.set(hour)
+            self.runtime.settle()
 
     def _answer_approvals(self) -> None:
         """The approvers read the day's approval emails (the finance team's write-offs and
@@ -194,7 +226,13 @@ class Simulation:
         return snapshot(books, self.clock.now().date())
 
     def _move_to(self, day: date) -> None:
-        self.clock.set(datetime.combine(day, time(9), tzinfo=UTC))
+        self.clock.set(datetime.combine(day, MORNING, tzinfo=UTC))
+
+
+def _on_the_hour(instant: datetime) -> datetime:
+    """The first full hour at or after `instant`: when an hourly sweep next runs."""
+    hour = instant.replace(minute=0, second=0, microsecond=0)
+    return hour if hour == instant else hour + timedelta(hours=1)
 
 
 def _account(customer: Customer) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""The demo's customers reading what autoar sends them: a late payer who is reminded of an
+overdue invoice often pays it within days, rather than weeks later as it would have.
+
+This is the one way the simulated world answers the agent's outreach; without it the demo's
+payments would come on dates fixed before the first reminder and show nothing of what
+collections changes. Each reaction is drawn from a generator seeded by the invoice and the day,
+so a run is repeatable whatever order the emails were sent in.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from infra.local.demo.book import Behaviour, Book, Customer
+
+PAYS_AFTER_REMINDER = 0.5
+"""The chance a late payer pays an overdue invoice soon after a reminder names it."""
+DAYS_TO_PAY = (2, 6)
+
+
+class CustomerInboxes:
+    def __init__(self, book: Book, seed: int) -> None:
+        self._by_address = {customer.email: customer for customer in book.customers}
+        self._seed = seed
+        self._read: set[Path] = set()
+        self.reminders_read = 0
+        self.paid_sooner = 0
+
+    def read(self, outbox: Path, flush: Callable[[], object], today: date) -> None:
+        """Each customer reads the emails that reached them since the last call."""
+        flush()
+        for path in sorted(set(outbox.glob("*.eml")) - self._read):
+            self._read.add(path)
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            to = message["To"]
+            customer = self._by_address.get(to.addresses[0].addr_spec) if to else None
+            body = message.get_body(preferencelist=("plain",))
+            if customer is not None and body is not None:
+                self.reminders_read += 1
+                self._answer(customer, body.get_content(), today)
+
+    def _answer(self, customer: Customer, text: str, today: date) -> None:
+        if customer.behaviour is not Behaviour.LATE:
+            return
+        for invoice in customer.invoices:
+            named = invoice.number in text
+            overdue = invoice.due_date < today and invoice.pays_on is not None
+            if not (named and overdue and invoice.pays_on is not None and invoice.pays_on > today):
+                continue
+            draw = random.Random(f"{self._seed}:{invoice.number}:{today.isoformat()}")
+            if draw.random() < PAYS_AFTER_REMINDER:
+                sooner = today + timedelta(days=draw.randint(*DAYS_TO_PAY))
+                if sooner < invoice.pays_on:
+                    invoice.pays_on = sooner
+                    self.paid_sooner += 1
