@@ -31,7 +31,10 @@ METRICS_NAMESPACE = "autoar"
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is reported like any other, not raised: each failure is
+# one SQS retries (an email SES refused, an account that moved), and the dead-letter and queue
+# age alarms watch for what retries do not fix.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context(clear_state=True)
