@@ -114,6 +114,23 @@ def test_a_plan_offer_lists_the_instalments():
     assert "8 Apr 2026" in email.text
 
 
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_plan_offer_names_the_invoices_it_covers_and_says_it_is_in_place(language):
+    # Given a plan the agent agreed on INV-1 and INV-2
+    instalments = [InstalmentLine(date(2026, 3, 9), Decimal("622.25"), "EUR")] * 2
+
+    # When its email is rendered
+    email = render("payment_plan", language, context(instalments=instalments))
+
+    # Then both forms name the invoices, and neither asks the customer to confirm first
+    for body in (email.text, email.html):
+        assert "INV-1, INV-2" in body
+    in_place = {"en": "we have set up a payment plan", "de": "Ratenzahlung eingerichtet"}
+    assert in_place[language] in email.text
+    assert "confirm" not in email.text
+    assert "Bestätigung" not in email.text
+
+
 def test_a_template_nobody_has_is_refused():
     with pytest.raises(UnknownTemplate):
         render("threatening", "en", context())

@@ -103,6 +103,7 @@ def _values(words: Language, context: EmailContext) -> dict[str, str]:
         "contact_name": _one_line(context.contact_name),
         "sender_name": _one_line(context.sender_name),
         "total": words.format_amount(context.total, context.currency),
+        "invoice_numbers": ", ".join(_one_line(line.number) for line in context.invoices),
         "as_of": words.format_date(context.as_of),
         "pay_by": words.format_date(context.pay_by) if context.pay_by else "",
     }

@@ -76,9 +76,11 @@ LANGUAGE = Language(
             greeting="Guten Tag $contact_name,",
             paragraphs=(
                 "uns ist bewusst, dass es schwierig sein kann, $total auf einmal zu begleichen. "
-                "Wir bieten Ihnen an, den Betrag in den folgenden Raten zu zahlen.",
-                "Wenn das für Sie passt, bestätigen Sie es bitte mit einer Antwort auf diese "
-                "E-Mail; der Plan gilt ab Ihrer Bestätigung.",
+                "Für die Rechnungen $invoice_numbers haben wir deshalb eine Ratenzahlung "
+                "eingerichtet: Zahlen Sie die folgenden Raten zu den genannten Terminen, dann "
+                "mahnen wir diese Rechnungen nicht, solange der Plan eingehalten wird.",
+                "Passen die Termine nicht, antworten Sie bitte auf diese E-Mail; wir vereinbaren "
+                "dann gemeinsam andere.",
             ),
         ),
     },

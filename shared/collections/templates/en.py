@@ -74,9 +74,11 @@ LANGUAGE = Language(
             subject="A payment plan for your open balance - $account_name",
             greeting="Dear $contact_name,",
             paragraphs=(
-                "We understand that settling $total at once may be difficult. We can offer "
-                "to spread it over the instalments below.",
-                "If this works for you, reply to confirm; the plan starts once we hear from you.",
+                "We understand that settling $total at once may be difficult, so we have set up "
+                "a payment plan for invoices $invoice_numbers: pay the instalments below on "
+                "their dates, and we will not chase these invoices while the plan is kept.",
+                "If the dates do not work for you, reply to this email and we will agree "
+                "others with you.",
             ),
         ),
     },
