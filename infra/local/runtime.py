@@ -153,6 +153,7 @@ class LocalRuntime:
         self.router.shutdown()
         services_module.use(None)
         self._in_process.stop()
+        self._stop_executing_state_machines()
         self._moto.stop()
         for name, value in self._previous_environment.items():
             if value is None:
@@ -262,8 +263,7 @@ class LocalRuntime:
         )
 
     def _stop_approvals(self) -> None:
-        """Stop approvals still waiting, so no timer fires into a stopped runtime, and switch
-        moto's process-wide execution of state machines off again."""
+        """Stop approvals still waiting, so no timer fires into a stopped runtime."""
         arn = self.environment.get(APPROVAL_STATE_MACHINE.env_var)
         try:
             if arn:
@@ -271,10 +271,20 @@ class LocalRuntime:
                 running = stepfunctions.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
                 for execution in running["executions"]:
                     stepfunctions.stop_execution(executionArn=execution["executionArn"])
-            _configure_moto(self.endpoint, execute_state_machines=False)
         except (OSError, BotoCoreError, ClientError) as error:
             # Stopping goes on regardless: the process is leaving moto behind anyway.
             logger.warning("approvals not stopped cleanly: %r", error)
+
+    def _stop_executing_state_machines(self) -> None:
+        """Switch moto's process-wide execution of state machines off again.
+
+        Only once the in-process mock has stopped: it restores the configuration it found when
+        it started, which already had execution switched on, and would undo this.
+        """
+        try:
+            _configure_moto(self.endpoint, execute_state_machines=False)
+        except OSError as error:
+            logger.warning("moto left executing state machines: %r", error)
 
     def _http_routes(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import boto3
 import pytest
+from moto.core.config import default_user_config
 
 from infra.local.provision import function_name
 from infra.local.runtime import running
@@ -107,3 +108,15 @@ def test_an_approval_emails_a_local_link_and_its_decision_writes_the_invoice_off
     paid = eventually(lambda: ledger.store.invoice("ACME", "INV-1").status is InvoiceStatus.PAID)
     assert paid
     assert gate.get(approval.approval_id).outcome == "performed"
+
+
+def test_a_stopped_runtime_leaves_moto_storing_state_machines_again(tmp_path):
+    # Given moto, process-wide, only storing state machines, as every other test expects
+    assert default_user_config["stepfunctions"]["execute_state_machine"] is False
+
+    # When a runtime, which executes them, starts and stops in this process
+    with running(tmp_path, smtp=False):
+        assert default_user_config["stepfunctions"]["execute_state_machine"] is True
+
+    # Then moto is back to storing them: a later mock's executions wait for no runtime
+    assert default_user_config["stepfunctions"]["execute_state_machine"] is False
