@@ -108,9 +108,18 @@ def approvals_configured(aws, monkeypatch, tmp_path):
     state machine and its executions without running them: a test delivers the tasks itself."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
+    settings = stored_approval_settings(policy)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return settings
+
+
+def stored_approval_settings(policy: Path) -> dict[str, str]:
+    """The approval functions' settings on moto that stores the state machine without running
+    it (its tasks' ARNs are never invoked), with a signing secret and the policy file."""
     arns = {"approval_request": "arn:aws:lambda:::function:ask", "execute": "arn:aws:lambda:::x"}
-    settings = {
-        "APPROVAL_STATE_MACHINE_ARN": create_state_machine(
+    return {
+        APPROVAL_STATE_MACHINE.env_var: create_state_machine(
             boto3.client("stepfunctions"), boto3.client("iam"), APPROVAL_STATE_MACHINE, arns
         ),
         "APPROVAL_SIGNING_SECRET_ARN": create_signing_secret(boto3.client("secretsmanager")),
@@ -118,9 +127,6 @@ def approvals_configured(aws, monkeypatch, tmp_path):
         "SENDER_ADDRESS": SENDER,
         "POLICY_SOURCE": f"file:{policy}",
     }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    return settings
 
 
 @pytest.fixture

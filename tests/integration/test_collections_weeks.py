@@ -28,7 +28,7 @@ from moto import mock_aws
 from moto.ses.models import ses_backends
 
 from infra.local import moto_patches
-from infra.local.provision import create_signing_secret, create_state_machine, provision
+from infra.local.provision import provision
 from infra.manifest import APPROVAL_STATE_MACHINE
 from shared.approvals.models import ApprovalRequest
 from shared.approvals.settings import ApprovalSettings
@@ -49,7 +49,7 @@ from shared.services import Services
 from shared.settings import Settings
 from tests.collections_factories import policy_document
 from tests.factories import contact, invoice, payment, profile
-from tests.integration.conftest import ACCOUNT, BASE_URL, REGION, SENDER
+from tests.integration.conftest import ACCOUNT, REGION, SENDER, stored_approval_settings
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 """Monday 2 March 2026: 07:00 in Berlin, 15:00 in Tokyo, still Sunday in Los Angeles."""
@@ -408,19 +408,7 @@ def moto_world(patch: pytest.MonkeyPatch, policy_file: Path) -> Iterator[str]:
             "REVIEW_SHARDS": "4",
             "POWERTOOLS_SERVICE_NAME": "autoar",
         }
-        tasks = {
-            "approval_request": "arn:aws:lambda:::function:ask",
-            "execute": "arn:aws:lambda:::function:execute",
-        }
-        environment |= {
-            APPROVAL_STATE_MACHINE.env_var: create_state_machine(
-                boto3.client("stepfunctions"), boto3.client("iam"), APPROVAL_STATE_MACHINE, tasks
-            ),
-            "APPROVAL_SIGNING_SECRET_ARN": create_signing_secret(boto3.client("secretsmanager")),
-            "APPROVAL_BASE_URL": BASE_URL,
-            "SENDER_ADDRESS": SENDER,
-            "POLICY_SOURCE": f"file:{policy_file}",
-        }
+        environment |= stored_approval_settings(policy_file)
         for name, value in environment.items():
             patch.setenv(name, value)
         ses = boto3.client("ses")
