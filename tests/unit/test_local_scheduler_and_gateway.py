@@ -6,6 +6,8 @@ import time
 from datetime import timedelta
 
 import pytest
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from infra.local.gateway import proxy_event
 from infra.local.router import EventRouter
@@ -138,3 +140,24 @@ def test_one_function_runs_one_invocation_at_a_time_as_one_lambda_instance():
 def test_an_unknown_function_is_named():
     with pytest.raises(LookupError, match="no function named ghost"):
         EventRouter({}).invoke("ghost", {})
+
+
+def test_metrics_switched_off_neither_pile_up_nor_reach_the_console(monkeypatch, capsys):
+    # Given the runtime's setting, and a handler publishing one metric value per invocation
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics = Metrics(namespace="autoar")
+
+    @metrics.log_metrics
+    def handler(event, context):
+        metrics.add_metric(name="reminders_sent", unit=MetricUnit.Count, value=1)
+
+    router = _router(handler)
+
+    # When it runs more often than Powertools holds values of one metric (100)
+    for _ in range(150):
+        router.invoke("fn", {})
+
+    # Then nothing was printed, and nothing is left over for the next invocation
+    assert capsys.readouterr().out == ""
+    assert Metrics(namespace="autoar").metric_set == {}
+    router.shutdown()
