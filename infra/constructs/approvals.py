@@ -19,6 +19,7 @@ from constructs import Construct, IConstruct
 
 from infra.constructs.api import STAGE_NAME
 from infra.constructs.function import AutoarFunction
+from infra.constructs.outbound_mail import send_as
 from infra.constructs.policy import PolicyConfig
 from infra.constructs.storage import Storage
 from infra.manifest import APPROVAL_REQUEST, APPROVAL_STATE_MACHINE, APPROVALS, EXECUTE
@@ -215,24 +216,9 @@ class ApprovalGates(Construct):
         # The page checks link signatures and the request task signs them; nothing else may.
         self.signing_secret.grant_read(self.page.function)
         self.signing_secret.grant_read(self.request_task.function)
-        self.request_task.function.add_to_role_policy(self._send_as_sender())
+        self.request_task.function.add_to_role_policy(send_as(self, self._sender_address))
         # The page answers the waiting execution (SendTaskSuccess) once an approver decides.
         self.state_machine.grant_task_response(self.page.function)
-
-    def _send_as_sender(self) -> iam.PolicyStatement:
-        """SendRawEmail as the sender address only, through whichever of its identities SES
-        verified: the address itself or its domain."""
-        stack = Stack.of(self)
-        domain = self._sender_address.rpartition("@")[2]
-        identities = [
-            stack.format_arn(service="ses", resource="identity", resource_name=name)
-            for name in (domain, self._sender_address)
-        ]
-        return iam.PolicyStatement(
-            actions=["ses:SendRawEmail"],
-            resources=identities,
-            conditions={"StringEquals": {"ses:FromAddress": self._sender_address}},
-        )
 
     def _add_output(self) -> None:
         url = CfnOutput(

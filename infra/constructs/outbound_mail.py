@@ -7,6 +7,8 @@ A function that emails customers is given what it needs with `allow_sending_from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -116,20 +118,24 @@ class OutboundMail(Construct):
         function.add_to_role_policy(self._send_as_sender())
 
     def _send_as_sender(self) -> iam.PolicyStatement:
-        """SendRawEmail as the sender address only, through whichever of its identities SES
-        verified (the address or its domain), and with this configuration set, which SES
-        authorizes as a resource of the request too."""
-        stack = Stack.of(self)
-        domain = self._sender_address.rpartition("@")[2]
-        identities = [
-            stack.format_arn(service="ses", resource="identity", resource_name=name)
-            for name in (domain, self._sender_address)
-        ]
-        return iam.PolicyStatement(
-            actions=["ses:SendRawEmail"],
-            resources=[*identities, self.configuration_set_arn],
-            conditions={"StringEquals": {"ses:FromAddress": self._sender_address}},
-        )
+        # SES authorizes the configuration set as a resource of the request too.
+        return send_as(self, self._sender_address, also=[self.configuration_set_arn])
+
+
+def send_as(scope: Construct, sender_address: str, also: Sequence[str] = ()) -> iam.PolicyStatement:
+    """SendRawEmail with `sender_address` as From only, through whichever of its identities SES
+    verified (the address or its domain), and on the `also` resources."""
+    stack = Stack.of(scope)
+    domain = sender_address.rpartition("@")[2]
+    identities = [
+        stack.format_arn(service="ses", resource="identity", resource_name=name)
+        for name in (domain, sender_address)
+    ]
+    return iam.PolicyStatement(
+        actions=["ses:SendRawEmail"],
+        resources=[*identities, *also],
+        conditions={"StringEquals": {"ses:FromAddress": sender_address}},
+    )
 
 
 def _build_topic(scope: Construct) -> sns.Topic:
