@@ -5,8 +5,9 @@ markers that keep each approver from being emailed twice for the same step.
   is still at the version it was read at, so two deciders (or a decider and a lapsing deadline)
   can never both win;
 - its listing while it waits for a decision: `PK=APPROVALS#pending`, `SK=<requested at>#<id>`,
-  removed in the same transaction that decides or closes it; approvals wait for people, so
-  there are few at a time and one partition serves them;
+  naming the account and the kind of action, removed in the same transaction that decides or
+  closes it; approvals wait for people, so there are few at a time and one partition serves
+  them, and the decide loop learns what waits on an account from the listing alone;
 - the task token: `PK=APPROVAL#<id>`, `SK=TOKEN`, with the step it belongs to; read only to
   send the decision to Step Functions, never part of the record or any model a page shows;
 - an ask marker per step: `PK=APPROVAL#<id>`, `SK=ASKED#<step>`, written before the email is
@@ -16,9 +17,11 @@ markers that keep each approver from being emailed twice for the same step.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.actions.models import ActionKind
 from shared.approvals.errors import ApprovalNotFound
 from shared.approvals.models import ApprovalRequest
 from shared.dynamodb import Transaction, commit, deserialize, plain, query_all, serialize
@@ -35,6 +38,15 @@ PENDING = "APPROVALS#pending"
 _STORAGE_ATTRIBUTES = frozenset({"PK", "SK", "entity"})
 _BATCH_GET_LIMIT = 100
 _NEW = "attribute_not_exists(PK)"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A pending approval as its listing names it."""
+
+    approval_id: str
+    kind: ActionKind
+    requested_at: datetime
 
 
 def record_key(approval_id: str) -> dict[str, str]:
@@ -83,6 +95,24 @@ class ApprovalStore:
         found = {a.approval_id: a for a in self._batch_get(record_key(i) for i in ids)}
         return [found[i] for i in ids if i in found]
 
+    def waiting_on(self, account_id: str) -> list[Waiting]:
+        """What waits for a decision on one account, from the pending list alone."""
+        listed = query_all(
+            self._client,
+            TableName=self.table,
+            KeyConditionExpression="PK = :pending",
+            FilterExpression="account_id = :account",
+            ExpressionAttributeValues={":pending": {"S": PENDING}, ":account": {"S": account_id}},
+        )
+        return [
+            Waiting(
+                approval_id=str(item["approval_id"]),
+                kind=ActionKind(str(item["kind"])),
+                requested_at=datetime.fromisoformat(str(item["SK"]).rpartition("#")[0]),
+            )
+            for item in listed
+        ]
+
     def task_token(self, approval_id: str, step: int) -> str | None:
         """The token Step Functions waits on for this step, or None if none is stored for it."""
         item = self._get(token_key(approval_id))
@@ -101,7 +131,12 @@ class ApprovalStore:
         )
         transaction.put(
             self.table,
-            {**listing_key(approval), "approval_id": approval.approval_id},
+            {
+                **listing_key(approval),
+                "approval_id": approval.approval_id,
+                "account_id": approval.account_id,
+                "kind": approval.action.kind.value,
+            },
             describe=f"approval {approval.approval_id} is listed as pending",
         )
 

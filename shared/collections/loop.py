@@ -244,12 +244,12 @@ class DecisionStep:
 
     def _signals(self, account_id: str, notes: AccountNotes) -> Signals:
         replies = [m.received_at for m in self._mail.messages(account_id) if not m.automated]
-        pending = [a for a in self._approvals.pending() if a.account_id == account_id]
-        put_to_people = [notes.escalated_at, *(a.requested_at for a in pending)]
+        waiting = self._approvals.waiting_on(account_id)
+        put_to_people = [notes.escalated_at, *(w.requested_at for w in waiting)]
         return Signals(
             last_reply_at=max(replies, default=None),
             escalated_at=max((t for t in put_to_people if t is not None), default=None),
-            pending_approvals=frozenset(a.action.kind for a in pending),
+            pending_approvals=frozenset(w.kind for w in waiting),
         )
 
     def _act(self, decision: _Decision) -> DecisionOutcome:

@@ -13,8 +13,10 @@ import pytest
 from events import load
 from functions.approval_request.handler import lambda_handler
 from infra.local.lambda_context import LambdaContext
+from shared.actions.models import ActionKind
 from shared.approvals.errors import AlreadyDecided, NotAwaitingApprover
 from shared.approvals.models import ApprovalStatus, Decision
+from shared.approvals.store import Waiting
 from shared.errors import InvalidInput
 from tests.conftest import START
 from tests.integration.conftest import (
@@ -195,3 +197,23 @@ def test_a_malformed_task_is_refused_without_echoing_its_token():
 
     assert refused.value.field == "step"
     assert "secret-token-value" not in str(refused.value)
+
+
+def test_what_waits_on_an_account_is_read_from_the_pending_list(gate, requested_write_off):
+    # Given ACME's write-off waiting for its first approver
+    store = gate.store
+
+    # Then the list names it for ACME, by kind and when it was asked for, and for nobody else
+    assert store.waiting_on("ACME") == [
+        Waiting(
+            approval_id=requested_write_off.approval_id,
+            kind=ActionKind.WRITE_OFF,
+            requested_at=requested_write_off.requested_at,
+        )
+    ]
+    assert store.waiting_on("GLOBEX") == []
+
+    # And once it is decided, nothing waits on ACME any more
+    gate.await_decision(requested_write_off.approval_id, TOKEN, 0)
+    gate.decide(requested_write_off.approval_id, FIRST, Decision.APPROVE, "ok", via="test")
+    assert store.waiting_on("ACME") == []
