@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,7 +78,6 @@ EMAIL = "email"
 QUEUED = "email queued"
 ALREADY_DECIDED = "already decided"
 EVIDENCE_LINES = 40
-POLICY_MAX_AGE_SECONDS = 60.0
 
 logger = Logger(child=True)
 
@@ -149,7 +147,6 @@ class DecisionStep:
         cases: Cases,
         clock: Clock,
         reasoner: Reasoner | None = None,
-        policy_max_age: float = POLICY_MAX_AGE_SECONDS,
     ) -> None:
         self._ledger = ledger
         self._cases = cases
@@ -163,8 +160,6 @@ class DecisionStep:
         self._clock = clock
         self._reasoner = reasoner or RulesReasoner()
         self._rules = RulesReasoner()
-        self._policy_max_age = policy_max_age
-        self._policy_read: tuple[float, Policy] | None = None
 
     @classmethod
     def from_services(
@@ -207,7 +202,7 @@ class DecisionStep:
     def _decide(self, records: AccountRecords, notes: AccountNotes) -> _Decision:
         """Judge the account's promises and plans first (each verdict stored and audited), so
         the decision is taken on them as the ledger now records them."""
-        policy = self._policy_in_force()
+        policy = self._policy.current()
         records = self._cases.review(records.account.account_id, policy, records).records
         signals = self._signals(records.account.account_id, notes)
         state = build_state(records, self._clock.now(), policy, signals)
@@ -215,16 +210,6 @@ class DecisionStep:
         choice, chosen = self._choose(state, candidates)
         decision_id = decision_id_for(records, signals, policy.version, chosen.key)
         return _Decision(decision_id, records, state, policy, candidates, choice, chosen)
-
-    def _policy_in_force(self) -> Policy:
-        """The policy, read again once it is older than the max age (as AppConfig's is cached).
-
-        The age is wall-clock time on purpose: it bounds a cache, it is not domain time.
-        """
-        read_at = time.monotonic()
-        if self._policy_read is None or read_at - self._policy_read[0] >= self._policy_max_age:
-            self._policy_read = (read_at, self._policy.current())
-        return self._policy_read[1]
 
     def _choose(
         self, state: AccountState, candidates: Sequence[Candidate]

@@ -53,16 +53,22 @@ class PolicySource:
             )
         self.location = location
         self._in_force: Policy | None = None
+        self._read: str | None = None
+        """The document last fetched; the same text again is not parsed again."""
         self._lock = threading.Lock()
 
     def current(self) -> Policy:
         """The newest valid policy; an invalid new version leaves the previous one in force."""
         with self._lock:
+            text = self._fetch()
+            if text == self._read and self._in_force is not None:
+                return self._in_force
             try:
-                self._in_force = parse_policy(self._fetch())
+                self._in_force = parse_policy(text)
             except PolicyInvalid:
                 if self._in_force is None:
                     raise
+            self._read = text
             return self._in_force
 
     def _fetch(self) -> str:

@@ -78,6 +78,25 @@ def test_an_invalid_new_version_leaves_the_previous_one_in_force(tmp_path):
     assert source.current().version == "2026-12-02.1"
 
 
+def test_an_unchanged_document_is_not_parsed_again(tmp_path, monkeypatch):
+    # Given a policy in force
+    path = tmp_path / "policy.yaml"
+    path.write_text(EXAMPLE.read_text())
+    source = PolicySource(f"file:{path}")
+    in_force = source.current()
+    parsed = []
+    monkeypatch.setattr(
+        "shared.policy.source.parse_policy", lambda text: parsed.append(text) or in_force
+    )
+
+    # When it is asked for again and again, the file unchanged
+    for _ in range(3):
+        assert source.current() is in_force
+
+    # Then it was read each time but never parsed again
+    assert parsed == []
+
+
 def test_without_any_valid_version_the_reason_is_given(tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text("- not\n- a mapping\n")
