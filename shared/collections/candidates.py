@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.actions.models import ActionKind, AgencyEscalation, PaymentPlan, WriteOff
+from shared.actions.models import Action, ActionKind, AgencyEscalation, PaymentPlan, WriteOff
 from shared.collections.plans import propose_plan
 from shared.collections.policy import Tone
 from shared.collections.state import (
@@ -97,12 +97,9 @@ class EscalateToPerson(Offer):
     context: dict[str, str] = Field(description="What the person needs to pick the account up")
 
 
-ApprovalAction = Annotated[WriteOff | PaymentPlan | AgencyEscalation, Field(discriminator="kind")]
-
-
 class RequestApproval(Offer):
     kind: Literal["request_approval"] = "request_approval"
-    action: ApprovalAction
+    action: Action
     approval_rule: str
     approvers: list[str]
 

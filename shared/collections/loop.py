@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared.actions.models import Action
 from shared.actions.perform import PreconditionFailed
@@ -80,8 +79,6 @@ ALREADY_DECIDED = "already decided"
 EVIDENCE_LINES = 40
 
 logger = Logger(child=True)
-
-_ACTIONS: TypeAdapter[Action] = TypeAdapter(Action)
 
 
 class AccountChanged(Conflict):
@@ -307,15 +304,12 @@ class DecisionStep:
         )
 
     def _propose(
-        self, decision: _Decision, action: BaseModel, offer: Outreach | None = None
+        self, decision: _Decision, action: Action, offer: Outreach | None = None
     ) -> DecisionOutcome:
         """Through the one path every action takes: done now, or held for approval."""
-        performable = performable_action(action)
-        if performable is None:
-            return self._not_performable(decision, action)
         try:
             proposal = self._proposals().propose(
-                performable,
+                action,
                 decision.choice.rationale,
                 AGENT,
                 decision.decision_id,
@@ -331,7 +325,7 @@ class DecisionStep:
             signals = dataclasses.replace(
                 decision.state.signals,
                 escalated_at=decision.now,
-                pending_approvals=decision.state.signals.pending_approvals | {performable.kind},
+                pending_approvals=decision.state.signals.pending_approvals | {action.kind},
             )
             review_at = self._review_after(decision, signals=signals)
             return self._commit(
@@ -348,16 +342,6 @@ class DecisionStep:
         if offer is not None:
             return self._email(decision, offer, acted)
         return self._commit(decision, decision.now + RECHECK_AFTER, "performed", account=acted)
-
-    def _not_performable(self, decision: _Decision, action: BaseModel) -> DecisionOutcome:
-        kind = str(getattr(action, "kind", type(action).__name__))
-        reason = (
-            f"the policy allows {kind.replace('_', ' ')} here ({decision.chosen.reason}), but "
-            "autoar cannot carry it out yet; a person takes it from here"
-        )
-        context = {item.label: item.detail for item in evidence(decision.state, decision.chosen)}
-        context["proposed"] = json.dumps(action.model_dump(mode="json"), sort_keys=True)
-        return self._escalate(decision, decision.chosen.rule, reason, context)
 
     def _review_after(
         self,
@@ -437,14 +421,6 @@ def decision_id_for(
     }
     text = json.dumps(state, sort_keys=True, default=str)
     return "dec-" + hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def performable_action(action: BaseModel) -> Action | None:
-    """The action as one autoar can carry out, or None for a kind it cannot yet."""
-    try:
-        return _ACTIONS.validate_python(action.model_dump())
-    except ValidationError:
-        return None
 
 
 def decision_entry(decision: _Decision, outcome: str, review_at: datetime, **details: Any) -> Entry:
