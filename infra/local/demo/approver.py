@@ -7,8 +7,6 @@ lapsed or was closed before they got to it shows them a page saying so, and they
 
 from __future__ import annotations
 
-import email
-import email.policy
 import random
 import re
 import time
@@ -17,8 +15,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from html.parser import HTMLParser
-from pathlib import Path
+
+from infra.local.demo.mailbox import Mailbox
 
 _LINK = re.compile(r"https?://[^\s<>\"]+/approvals/[^\s<>\"]+")
 
@@ -31,35 +31,28 @@ class Decided:
 
 
 class Approvers:
-    def __init__(self, rng: random.Random, approve_share: float = 0.8) -> None:
+    def __init__(self, rng: random.Random, mailbox: Mailbox, approve_share: float = 0.8) -> None:
         self._rng = rng
+        self._mailbox = mailbox
         self._approve_share = approve_share
         self.decided: list[Decided] = []
-        self._read: set[Path] = set()
 
-    def answer(self, outbox: Path, expected: int, flush: Callable[[], object]) -> list[Decided]:
-        """Wait for `expected` new approval emails in the outbox (they are sent by a Step
-        Functions task, a moment after the request), then decide each on its page."""
-        links = wait_for(lambda: self._unread_links(outbox, flush), expected)
+    def answer(self, expected: int) -> list[Decided]:
+        """Wait for `expected` new approval emails (they are sent by a Step Functions task, a
+        moment after the request), then decide each on its page."""
+        links = wait_for(self._new_links, expected)
         answered = [
             decide_on_page(link, self._rng.random() < self._approve_share) for link in links
         ]
         self.decided.extend(answered)
         return answered
 
-    def _unread_links(self, outbox: Path, flush: Callable[[], object]) -> list[str]:
-        flush()
-        links = []
-        for path in sorted(set(outbox.glob("*.eml")) - self._read):
-            self._read.add(path)
-            link = approval_link(path)
-            if link is not None:
-                links.append(link)
-        return links
+    def _new_links(self) -> list[str]:
+        found = (approval_link(message) for message in self._mailbox.new_messages())
+        return [link for link in found if link is not None]
 
 
-def approval_link(path: Path) -> str | None:
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+def approval_link(message: EmailMessage) -> str | None:
     if not str(message.get("Subject", "")).startswith("Approval needed"):
         return None
     body = message.get_body(preferencelist=("plain",))

@@ -9,14 +9,11 @@ so a run is repeatable whatever order the emails were sent in.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import random
-from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 from infra.local.demo.book import Behaviour, Book, Customer
+from infra.local.demo.mailbox import Mailbox
 
 PAYS_AFTER_REMINDER = 0.5
 """The chance a late payer pays an overdue invoice soon after a reminder names it."""
@@ -24,37 +21,29 @@ DAYS_TO_PAY = (2, 6)
 
 
 class CustomerInboxes:
-    def __init__(self, book: Book, seed: int) -> None:
+    def __init__(self, book: Book, seed: int, mailbox: Mailbox) -> None:
         self._by_address = {customer.email: customer for customer in book.customers}
         self._seed = seed
-        self._read: set[Path] = set()
-        self.reminders_read = 0
-        self.paid_sooner = 0
+        self._mailbox = mailbox
 
-    def read(self, outbox: Path, flush: Callable[[], object], today: date) -> None:
+    def read(self, today: date) -> None:
         """Each customer reads the emails that reached them since the last call."""
-        flush()
-        for path in sorted(set(outbox.glob("*.eml")) - self._read):
-            self._read.add(path)
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for message in self._mailbox.new_messages():
             to = message["To"]
             customer = self._by_address.get(to.addresses[0].addr_spec) if to else None
             body = message.get_body(preferencelist=("plain",))
             if customer is not None and body is not None:
-                self.reminders_read += 1
                 self._answer(customer, body.get_content(), today)
 
     def _answer(self, customer: Customer, text: str, today: date) -> None:
         if customer.behaviour is not Behaviour.LATE:
             return
         for invoice in customer.invoices:
-            named = invoice.number in text
-            overdue = invoice.due_date < today and invoice.pays_on is not None
-            if not (named and overdue and invoice.pays_on is not None and invoice.pays_on > today):
+            paying_later = invoice.pays_on is not None and invoice.pays_on > today
+            overdue = invoice.due_date < today
+            if not (paying_later and overdue and invoice.number in text):
                 continue
             draw = random.Random(f"{self._seed}:{invoice.number}:{today.isoformat()}")
             if draw.random() < PAYS_AFTER_REMINDER:
                 sooner = today + timedelta(days=draw.randint(*DAYS_TO_PAY))
-                if sooner < invoice.pays_on:
-                    invoice.pays_on = sooner
-                    self.paid_sooner += 1
+                invoice.pays_on = min(sooner, invoice.pays_on or sooner)

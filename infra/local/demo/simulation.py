@@ -23,6 +23,7 @@ from infra.local.demo.book import Behaviour, Book, Customer, PlannedInvoice
 from infra.local.demo.customers import CustomerInboxes
 from infra.local.demo.figures import Snapshot, read_book, snapshot
 from infra.local.demo.integrator import ErpClient, send_reply
+from infra.local.demo.mailbox import Mailbox
 from infra.local.runtime import SENDER, LocalRuntime
 from shared.approvals.store import ApprovalStore
 from shared.clock import SimulatedClock
@@ -64,8 +65,9 @@ class Simulation:
 
     def __post_init__(self) -> None:
         self.erp = ErpClient(self.runtime.api_url)
-        self.approvers = Approvers(self.book.rng)
-        self.customers = CustomerInboxes(self.book, self.book.seed)
+        outbox, flush = self.runtime.folders.outbox, self.runtime.outbox.flush
+        self.approvers = Approvers(self.book.rng, Mailbox(outbox, flush))
+        self.customers = CustomerInboxes(self.book, self.book.seed, Mailbox(outbox, flush))
         self._write_offs_asked: set[str] = set()
         self._answered: set[tuple[str, int]] = set()
 
@@ -110,8 +112,7 @@ class Simulation:
         self.runtime.settle()
         self._answer_approvals()
         self._through_the_day(self.clock.now() + timedelta(hours=HOURS_A_DAY - 1))
-        outbox = self.runtime.folders.outbox
-        self.customers.read(outbox, self.runtime.outbox.flush, day)
+        self.customers.read(day)
 
     def _through_the_day(self, last_hour: datetime) -> None:
         """Move to each hour up to `last_hour` at which a review is due, and let the runtime
@@ -143,8 +144,7 @@ class Simulation:
         asks = {(a.approval_id, a.step) for a in pending.pending()} - self._answered
         if not asks:
             return
-        outbox = self.runtime.folders.outbox
-        decided = self.approvers.answer(outbox, len(asks), self.runtime.outbox.flush)
+        decided = self.approvers.answer(len(asks))
         self._answered |= asks
         self.activity.approvals_decided += sum(1 for d in decided if d.status < 400)
         self.runtime.settle()
