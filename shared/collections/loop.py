@@ -55,8 +55,8 @@ from shared.collections.state import AccountState, Signals, build_state
 from shared.collections.store import AccountNotes, CollectionsStore
 from shared.collections.timing import MIN_REVIEW_GAP, next_review
 from shared.dynamodb import Transaction, TransactionRefused, plain
-from shared.errors import Conflict
 from shared.ledger.models import Account, Touch
+from shared.ledger.service import AccountChanged
 from shared.ledger.store import AccountRecords, LedgerStore
 from shared.mail.store import MailStore
 from shared.outreach.models import OutboxStatus
@@ -79,17 +79,6 @@ ALREADY_DECIDED = "already decided"
 EVIDENCE_LINES = 40
 
 logger = Logger(child=True)
-
-
-class AccountChanged(Conflict):
-    """The account changed between reading it and committing the decision; decide again."""
-
-    def __init__(self, account_id: str, refused: Sequence[str]) -> None:
-        super().__init__(
-            f"account {account_id} changed while it was decided on ({', '.join(refused)}); "
-            "it is decided again from fresh state"
-        )
-        self.account_id = account_id
 
 
 @dataclass(frozen=True)

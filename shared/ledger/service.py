@@ -444,11 +444,15 @@ class Ledger:
 
 
 class AccountChanged(Conflict):
-    """A profile update lost its race, or a write staged with it was refused (`failed`)."""
+    """The account moved between being read and a change made on it being committed (a profile
+    update lost its race, a decision was taken on state since changed); `failed` names the
+    writes refused. Taken again from fresh state, the change can succeed."""
 
-    def __init__(self, account_id: str, failed: list[str]) -> None:
-        super().__init__(f"account {account_id} changed meanwhile; retry")
-        self.failed = failed
+    def __init__(self, account_id: str, failed: Sequence[str]) -> None:
+        refused = f" ({', '.join(failed)})" if failed else ""
+        super().__init__(f"account {account_id} changed meanwhile{refused}; retry")
+        self.account_id = account_id
+        self.failed = list(failed)
 
 
 def _entry(account_id: str, actor: Actor, action: str, **inputs: object) -> Entry:

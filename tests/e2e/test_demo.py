@@ -52,14 +52,15 @@ def stored_figures(runtime, result):
         if end - timedelta(days=90) < date.fromisoformat(i["issue_date"]) <= end
     )
     trail = [item for item in audit if item["PK"] != "ACCOUNT#_system"]
+    to_customers = customer_emails(runtime)
     performed_after_approval = [
         e for e in trail if e["action"].endswith(".performed") and "approval" in e["inputs"]
     ]
     return {
         "decisions": sum(1 for e in trail if e["action"] == "decision.made"),
         "emails_sent": sum(1 for e in trail if e["action"] == "email.sent"),
-        "customer_emails_in_outbox": len(customer_emails(runtime)),
-        "time_zones_written_to": time_zones_written_to(runtime, customer_emails(runtime)),
+        "customer_emails_in_outbox": len(to_customers),
+        "time_zones_written_to": time_zones_written_to(ledger, to_customers),
         "promises_recorded": sum(1 for e in trail if e["action"] == "promise.recorded"),
         "approvals_decided": sum(1 for e in trail if e["action"] == "approval.decided"),
         "performed_after_approval": len(performed_after_approval),
@@ -88,15 +89,14 @@ def customer_emails(runtime):
     return [m for m in sent if not str(m["Subject"]).startswith("Approval needed")]
 
 
-def time_zones_written_to(runtime, emails):
+def time_zones_written_to(ledger, emails):
     """The time zones of the contacts the emails went to, from the stored accounts."""
-    zones = {}
-    for item in scan_all(
-        boto3.client("dynamodb"), TableName=runtime.environment["LEDGER_TABLE_NAME"]
-    ):
-        if item.get("entity") == "account":
-            for contact in item["contacts"]:
-                zones[contact["email"]] = contact["time_zone"]
+    zones = {
+        contact["email"]: contact["time_zone"]
+        for item in ledger
+        if item.get("entity") == "account"
+        for contact in item["contacts"]
+    }
     return {zones[m["To"].addresses[0].addr_spec] for m in emails}
 
 

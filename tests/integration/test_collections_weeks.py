@@ -37,12 +37,13 @@ from shared.cases.book import CaseBook
 from shared.cases.models import CaseSource, NewPromise
 from shared.cases.service import Cases
 from shared.clock import SimulatedClock
-from shared.collections.loop import AccountChanged, DecisionStep
+from shared.collections.loop import DecisionStep
 from shared.collections.policy import Tone
 from shared.collections.state import midnight
 from shared.collections.store import CollectionsStore
 from shared.collections.sweep import ReviewRequest, ReviewSweep
 from shared.ledger.models import Case, CaseKind, CaseStatus, NewInvoice, Touch
+from shared.ledger.service import AccountChanged
 from shared.outreach.settings import OutreachSettings
 from shared.policy.models import Policy
 from shared.services import Services
