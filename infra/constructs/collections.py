@@ -105,8 +105,8 @@ class CollectionsLoop(Construct):
         function = decide.function
         storage.grant_ledger_read_write(function)
         storage.grant_audit_append(function)
-        # The invoice PDFs an email attaches.
-        storage.grant_inbox_read(function, INBOX.documents_prefix)
+        # Invoice PDFs to attach; a missing one must read as missing, not as access denied.
+        storage.grant_inbox_read(function, INBOX.documents_prefix, tell_missing=True)
         approvals.allow_requests_from(function)
         outbound_mail.allow_sending_from(function)
 

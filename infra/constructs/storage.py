@@ -92,14 +92,21 @@ class Storage(Construct):
         self.idempotency.grant_read_write_data(grantee)
 
     def grant_inbox_read(
-        self, grantee: iam.IGrantable, prefix: str, *, include_versions: bool = False
+        self,
+        grantee: iam.IGrantable,
+        prefix: str,
+        *,
+        include_versions: bool = False,
+        tell_missing: bool = False,
     ) -> None:
         """Read objects under one prefix of the inbox bucket, and nothing else in it.
 
         Not `bucket.grant_read`, which adds s3:List* and s3:GetBucket* on the whole bucket: an
         intake function is told which object to read by the event that invokes it, and bank
         file names and raw mail are not each other's business. Without s3:ListBucket, S3 answers
-        a read of a missing key with 403 rather than 404.
+        a read of a missing key with 403 rather than 404; `tell_missing` grants the listing of
+        this prefix alone, for a reader whose keys come from records that may name an object
+        not (yet) stored.
         """
         if not prefix.endswith("/"):
             # "inbox/mail*" would also match "inbox/mailbox/..."; a prefix is a folder here.
@@ -112,6 +119,14 @@ class Storage(Construct):
             actions=actions,
             resource_arns=[self.inbox_bucket.arn_for_objects(f"{prefix}*")],
         )
+        if tell_missing:
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[self.inbox_bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": f"{prefix}*"}},
+                )
+            )
         _acknowledge_on_principal(
             grantee,
             f"AwsSolutions-IAM5[Resource::<{INBOX.logical_id}.Arn>/{prefix}*]",

@@ -81,7 +81,7 @@ class Delivery:
     ses_message_id: str | None = None
     attached: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
-    """Invoices whose PDF could not be attached (not stored, or too large)."""
+    """Invoices whose PDF could not be attached (not stored, unreadable, or too large)."""
 
 
 class Outbox:
@@ -304,8 +304,14 @@ class Outbox:
         for document in email.documents:
             try:
                 stored = fetch(self._s3, self._bucket, document.key)
-            except NotFound:
-                logger.warning("invoice document missing", invoice_number=document.invoice_number)
+            except (NotFound, ClientError, BotoCoreError) as unreadable:
+                # The reminder matters more than its PDF: it goes without it, and the audit
+                # event of the send names what could not be attached.
+                logger.warning(
+                    "invoice document not attached",
+                    invoice_number=document.invoice_number,
+                    error=type(unreadable).__name__,
+                )
                 missing.append(document.invoice_number)
                 continue
             if stored.size > room:

@@ -248,13 +248,15 @@ def test_decide_is_told_everything_its_settings_models_read(synthesized: Synthes
 def test_decide_may_read_invoice_documents_and_nothing_else_of_the_inbox(
     synthesized: Synthesized,
 ) -> None:
-    [statement] = statements_on(synthesized, DECIDE, "s3")
+    read, listing = statements_on(synthesized, DECIDE, "s3")
     inbox_arn = {"Fn::GetAtt": [INBOX.logical_id, "Arn"]}
 
-    assert actions_of(statement) == ["s3:GetObject"]
-    assert resources_of(statement) == [
-        {"Fn::Join": ["", [inbox_arn, f"/{INBOX.documents_prefix}*"]]}
-    ]
+    assert actions_of(read) == ["s3:GetObject"]
+    assert resources_of(read) == [{"Fn::Join": ["", [inbox_arn, f"/{INBOX.documents_prefix}*"]]}]
+    # Listing that prefix alone, so a PDF not stored reads as missing rather than forbidden
+    assert actions_of(listing) == ["s3:ListBucket"]
+    assert resources_of(listing) == [inbox_arn]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": f"{INBOX.documents_prefix}*"}}
 
 
 def test_decide_may_receive_and_delete_on_its_queue_but_never_send(

@@ -6,9 +6,11 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from unittest.mock import Mock
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.ses.models import ses_backends
 
 from events import load
@@ -408,6 +410,23 @@ def test_a_german_contact_gets_the_german_reminder_with_the_invoice_pdf_attached
     (sent,) = audited(loop, "email.sent")
     assert sent.inputs["attached"] == ["INV-1.pdf"]
     assert sent.inputs["attachments_missing"] == []
+
+
+def test_a_pdf_s3_will_not_hand_over_does_not_hold_the_reminder_back(loop, integrator, monkeypatch):
+    # Given INV-1 names a PDF that S3 refuses to read (as it answers a key outside the grant)
+    with_acme(loop, integrator, document_key="documents/ACME/INV-1.pdf")
+    denied = ClientError({"Error": {"Code": "AccessDenied"}}, "GetObject")
+    monkeypatch.setattr("shared.outreach.outbox.fetch", Mock(side_effect=denied))
+
+    # When decide takes ACME's review
+    response = decide(sqs_batch(review_of("ACME")))
+
+    # Then the reminder went, without the PDF, and its audit event says which is missing
+    assert response == {"batchItemFailures": []}
+    (email,) = sent_emails()
+    assert list(email.iter_attachments()) == []
+    (sent,) = audited(loop, "email.sent")
+    assert sent.inputs["attachments_missing"] == ["INV-1"]
 
 
 def test_a_reply_to_the_reminder_is_tied_to_the_account_by_its_thread(acme, clock):
