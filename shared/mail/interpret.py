@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Protocol, Self
+from typing import Annotated, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.cases.models import NOTE_LENGTH, DisputeReason
 from shared.ledger.keys import normalized_reference
 from shared.ledger.models import PaymentMethod, RecordId
-from shared.money import Currency, to_minor_units
+from shared.money import Currency, amount_in_currency, to_minor_units
 
 PROMISE_HORIZON_DAYS = 366
 """A promised date further out than this is not taken as a promise to act on."""
 PAID_LOOKBACK = timedelta(days=120)
+SIGNAL_LENGTH = 80
 """A claim to have paid names a day within this long before the reply, or none."""
 
 
@@ -69,10 +70,15 @@ class Interpretation(BaseModel):
     payment_method: PaymentMethod | None = None
     dispute_reason: DisputeReason | None = None
     instalments: int | None = Field(default=None, ge=2, le=60)
-    signals: list[str] = Field(
-        default_factory=list, max_length=20, description="The rules or cues that decided it"
+    signals: list[Annotated[str, Field(max_length=SIGNAL_LENGTH)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The rules or cues that decided it, in the interpreter's own short words: "
+        "they are audited, so they must never carry the customer's text",
     )
     interpreter: str = Field(min_length=1, max_length=80)
+
+    _amount = field_validator("amount")(amount_in_currency)
 
     @model_validator(mode="after")
     def _details_fit_the_intent(self) -> Self:
@@ -325,7 +331,7 @@ class FoundDate:
     day: date
 
 
-def find_dates(text: str, today: date, currency: str = "EUR") -> list[FoundDate]:
+def find_dates(text: str, today: date, currency: str) -> list[FoundDate]:
     """Every date written in `text`, in text order, resolved against `today`.
 
     Absolute dates in ISO, German (14.03.2026, 14. März 2026) and English (14 March 2026,
@@ -482,6 +488,10 @@ _CLAUSE_END = re.compile(r"[,.!?;\n]")
 _NEGATION_REACH = 16
 _NEGATION_AFTER = 8
 """German puts the negation after the verb ("wir zahlen nicht"); a later clause does not count."""
+_DENIAL = re.compile(_NEGATION.pattern + r"|\bno\b|\bnothing\b|\bnichts\b")
+"""What denies a dispute: a negation, or "no dispute", "nothing is wrong"."""
+_SENTENCE_END = re.compile(r"[!?\n]|(?<!\d)\.")
+"""A dot after a digit (14.03.2026, 1.200,00) does not end a sentence."""
 
 
 def _affirmed(patterns: Sequence[re.Pattern[str]], lowered: str) -> re.Match[str] | None:
@@ -654,11 +664,12 @@ _METHODS = (
 def _out_of_office_by_subject(reply: Reply, text: str, lowered: str) -> _Found | None:
     if not (reply.automated or _search(_OUT_OF_OFFICE_SUBJECT, reply.subject.lower())):
         return None
-    return _out_of_office(reply, text, lowered, "automatic reply")
+    return _out_of_office(reply, text, "automatic reply")
 
 
-def _out_of_office(reply: Reply, text: str, lowered: str, cue: str) -> _Found:
-    after = [d.day for d in find_dates(text, reply.received_on) if d.day > reply.received_on]
+def _out_of_office(reply: Reply, text: str, cue: str) -> _Found:
+    found = find_dates(text, reply.received_on, reply.currency)
+    after = [d.day for d in found if d.day > reply.received_on]
     return {
         "intent": ReplyIntent.OUT_OF_OFFICE,
         "back_on": after[0] if after else None,
@@ -668,14 +679,38 @@ def _out_of_office(reply: Reply, text: str, lowered: str, cue: str) -> _Found:
 
 def _dispute(reply: Reply, text: str, lowered: str) -> _Found | None:
     for reason, patterns in _DISPUTE_REASONS:
-        match = _search(patterns, lowered)
+        match = _not_denied(patterns, lowered)
         if match is not None:
+            disputed = referenced_invoices(_sentence_of(lowered, match), reply.invoice_numbers)
             return {
                 "intent": ReplyIntent.DISPUTE,
                 "dispute_reason": reason,
                 "signals": [f"dispute: {reason.value}"],
+                # The invoices its own sentence names ("INV-1 is wrong. We will pay INV-2."),
+                # else those the whole reply names.
+                **({"invoice_numbers": disputed} if disputed else {}),
             }
     return None
+
+
+def _not_denied(patterns: Sequence[re.Pattern[str]], lowered: str) -> re.Match[str] | None:
+    """The earliest dispute cue its own clause does not deny ("we do not dispute it",
+    "nothing is wrong"). Only the words around the cue are read for a denial: several cues
+    carry one themselves ("not received")."""
+    matches = sorted((m for p in patterns for m in p.finditer(lowered)), key=lambda m: m.start())
+    for match in matches:
+        before = lowered[max(0, match.start() - _NEGATION_REACH) : match.start()]
+        after = lowered[match.end() : match.end() + _NEGATION_AFTER]
+        around = _CLAUSE_END.split(before)[-1] + " " + _CLAUSE_END.split(after)[0]
+        if not _DENIAL.search(around):
+            return match
+    return None
+
+
+def _sentence_of(lowered: str, match: re.Match[str]) -> str:
+    starts = [end.end() for end in _SENTENCE_END.finditer(lowered, 0, match.start())]
+    ending = _SENTENCE_END.search(lowered, match.end())
+    return lowered[starts[-1] if starts else 0 : ending.start() if ending else len(lowered)]
 
 
 def _already_paid(reply: Reply, text: str, lowered: str) -> _Found | None:
@@ -737,7 +772,7 @@ def _unsubscribe(reply: Reply, text: str, lowered: str) -> _Found | None:
 def _out_of_office_in_text(reply: Reply, text: str, lowered: str) -> _Found | None:
     if _search(_OUT_OF_OFFICE, lowered) is None:
         return None
-    return _out_of_office(reply, text, lowered, "says they are away")
+    return _out_of_office(reply, text, "says they are away")
 
 
 _RULES = (

@@ -139,11 +139,28 @@ def test_a_dispute_is_read_with_its_reason(text, reason):
     assert interpretation.dispute_reason is reason
 
 
-def test_a_dispute_outweighs_a_promise_in_the_same_reply():
+def test_a_dispute_outweighs_a_promise_in_the_same_reply_but_covers_only_its_own_invoice():
     interpretation = read("INV-1001 is wrong. We will pay INV-1002 on Friday.")
 
     assert interpretation.intent is ReplyIntent.DISPUTE
-    assert interpretation.invoice_numbers == ["INV-1001", "INV-1002"]
+    # INV-1002 is not disputed: a dispute on it would stop its reminders with no end
+    assert interpretation.invoice_numbers == ["INV-1001"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We do not dispute INV-1001; we will pay it on Friday.",
+        "No dispute here, we will pay INV-1001 on Friday.",
+        "Everything is correct, nothing is wrong. We will pay INV-1001 on Friday.",
+        "Wir reklamieren nichts, wir zahlen INV-1001 am Freitag.",
+    ],
+)
+def test_a_reply_that_denies_a_dispute_opens_none(text):
+    interpretation = read(text)
+
+    assert interpretation.intent is ReplyIntent.PROMISE_TO_PAY
+    assert interpretation.invoice_numbers == ["INV-1001"]
 
 
 @pytest.mark.parametrize(
@@ -189,6 +206,30 @@ def test_an_auto_reply_is_out_of_office_with_the_return_date_whatever_it_mention
 
     assert interpretation.intent is ReplyIntent.OUT_OF_OFFICE
     assert interpretation.back_on == date(2026, 3, 16)
+
+
+def test_a_us_contacts_return_date_is_read_month_first():
+    interpretation = read(
+        "I am out of the office until 3/4/2026.", subject="Automatic reply", currency="USD"
+    )
+
+    assert interpretation.back_on == date(2026, 3, 4)
+
+
+def test_an_interpretation_refuses_an_amount_finer_than_its_currency():
+    # Whatever an interpreter reads, 10.005 EUR is no amount the ledger could hold
+    with pytest.raises(ValidationError, match="EUR amounts have at most 2 decimal places"):
+        Interpretation(
+            intent=ReplyIntent.PROMISE_TO_PAY,
+            currency="EUR",
+            amount=Decimal("10.005"),
+            interpreter="model",
+        )
+
+
+def test_an_interpretations_signals_are_cues_not_the_customers_text():
+    with pytest.raises(ValidationError, match=r"signals\.0"):
+        Interpretation(intent=ReplyIntent.OTHER, signals=["x" * 81], interpreter="model")
 
 
 def test_a_request_to_stop_is_read_but_a_footer_never_outweighs_a_promise():
@@ -283,7 +324,9 @@ def test_every_written_form_of_a_date_reads_back_as_that_date(day):
         f"{day.day}. {DE_MONTHS[day.month - 1]} {day.year}",
     ]
     for form in forms:
-        assert [found.day for found in find_dates(f"pay {form} thanks", MONDAY)] == [day], form
+        assert [found.day for found in find_dates(f"pay {form} thanks", MONDAY, "EUR")] == [day], (
+            form
+        )
 
 
 @given(st.integers(min_value=0, max_value=365), st.sampled_from(range(7)))
@@ -291,7 +334,7 @@ def test_a_weekday_is_the_next_one_after_the_reply(offset, weekday):
     today = date(2026, 1, 1) + timedelta(days=offset)
     name = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][weekday]
 
-    (found,) = find_dates(f"next {name}", today)
+    (found,) = find_dates(f"next {name}", today, "EUR")
 
     assert found.day.weekday() == weekday
     assert 1 <= (found.day - today).days <= 7
@@ -303,8 +346,8 @@ def test_a_promise_with_any_future_date_is_recorded_for_that_date(day):
 
 
 def test_a_date_without_a_year_is_the_one_nearest_the_reply():
-    (december,) = find_dates("14 December", date(2026, 1, 10))
-    (soon,) = find_dates("am 14.03.", MONDAY)
+    (december,) = find_dates("14 December", date(2026, 1, 10), "EUR")
+    (soon,) = find_dates("am 14.03.", MONDAY, "EUR")
 
     assert december.day == date(2025, 12, 14)
     assert soon.day == date(2026, 3, 14)
