@@ -57,6 +57,8 @@ MAIL_PREFIX = "inbox/mail/"
 ACTOR = Actor(kind=ActorKind.SYSTEM, id="inbound_mail")
 AUDIT_SUBJECT_LENGTH = 200
 _FAILING_VERDICT = "FAIL"
+_PASSING_VERDICT = "PASS"
+_NO_DMARC_POLICY = "GRAY"
 _AUTO_REPLY_SIGNS = ("auto-submitted: auto-replied", "auto-reply header", "precedence: auto_reply")
 
 
@@ -302,14 +304,23 @@ def _receipt(message: InboundMessage, status: ReceiptStatus) -> MailReceipt:
 def _not_to_act_on(arrival: MailArrival, flags: list[str]) -> str | None:
     """Why a message's words must not move the account, or None when they may.
 
-    Machine-sent mail says nothing a customer decided; mail whose sender fails DMARC may not be
-    from the customer at all.
+    Machine-sent mail says nothing a customer decided. Words that open a dispute stop
+    collections, so they are taken only from a sender shown to be who the From header says:
+    by DMARC, or, where the sender's domain publishes no DMARC policy, by SPF and DKIM both.
     """
     if flags:
         return "machine-sent (" + ", ".join(flags) + ")"
-    if arrival.verdicts.dmarc == _FAILING_VERDICT:
+    verdicts = arrival.verdicts
+    if verdicts.dmarc == _PASSING_VERDICT:
+        return None
+    if verdicts.dmarc == _FAILING_VERDICT:
         return "the sender failed DMARC"
-    return None
+    if verdicts.dmarc == _NO_DMARC_POLICY and verdicts.spf == verdicts.dkim == _PASSING_VERDICT:
+        return None
+    return (
+        f"the sender is not authenticated (DMARC {verdicts.dmarc or 'none'}, "
+        f"SPF {verdicts.spf or 'none'}, DKIM {verdicts.dkim or 'none'})"
+    )
 
 
 def _arrival_signs(arrival: MailArrival, parsed: ParsedMail) -> list[str]:

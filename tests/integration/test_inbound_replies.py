@@ -13,7 +13,7 @@ from functions.inbound_mail.handler import lambda_handler
 from shared.ledger.models import CaseKind, CaseStatus, InvoiceStatus, PaymentMethod
 from shared.mail.inbound import MAIL_PREFIX, MailIntake
 from shared.mail.interpret import Interpretation, Reply, ReplyIntent
-from shared.mail.models import MailArrival
+from shared.mail.models import MailArrival, Verdicts
 from shared.mail.store import MailStore
 from tests.factories import invoice, profile
 from tests.integration.test_inbound_mail import FakeContext
@@ -212,6 +212,26 @@ def test_an_auto_reply_is_read_but_never_acted_on(acme):
     assert stored.acted.startswith("not acted on: machine-sent")
 
 
+@pytest.mark.parametrize(
+    ("verdicts", "acted_on"),
+    [
+        ({"dmarc": "GRAY", "spf": "PASS", "dkim": "PASS"}, True),
+        ({"dmarc": "GRAY", "spf": "PASS", "dkim": "FAIL"}, False),
+        ({"dmarc": "PROCESSING_FAILED"}, False),
+        ({"dmarc": "GRAY", "spf": "FAIL", "dkim": "PASS"}, False),
+    ],
+)
+def test_only_an_authenticated_sender_can_open_a_dispute(acme, verdicts, acted_on):
+    # Given a reply whose sender's domain publishes no DMARC policy, or could not be checked
+    deliver(acme, reply("We dispute INV-1, it is wrong."), **verdicts)
+
+    # Then it opens a dispute only when SPF and DKIM both vouch for the sender
+    disputes = [c for c in cases(acme) if c.kind is CaseKind.DISPUTE]
+    assert bool(disputes) is acted_on
+    acted = event(acme, "mail.received").inputs["acted"]
+    assert acted.startswith("not acted on: the sender is not authenticated") is not acted_on
+
+
 def test_a_reply_failing_dmarc_is_not_acted_on(acme):
     deliver(acme, reply("We dispute INV-1, it is wrong."), dmarc="FAIL")
 
@@ -242,7 +262,10 @@ def test_what_another_interpreter_claims_is_checked_against_the_account(acme):
         Key=MAIL_PREFIX + "msg-0009",
         Body=reply("Pay later."),
     )
-    receipt = intake.receive(MailArrival(ses_message_id="msg-0009", recipients=[AR_ADDRESS]))
+    arrival = MailArrival(
+        ses_message_id="msg-0009", recipients=[AR_ADDRESS], verdicts=Verdicts(dmarc="PASS")
+    )
+    receipt = intake.receive(arrival)
 
     assert receipt.intent is ReplyIntent.PROMISE_TO_PAY
     assert receipt.acted == "a promise without a date; the cadence goes on"
