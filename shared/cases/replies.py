@@ -62,9 +62,18 @@ def respond_to_reply(
 
 _NOTHING_TO_DO = {
     ReplyIntent.OUT_OF_OFFICE: "noted: the contact is away",
-    ReplyIntent.UNSUBSCRIBE: "noted for a person: the contact asks to receive no more mail",
+    ReplyIntent.UNSUBSCRIBE: "put to a person at the account's next review: the contact asks "
+    "to receive no more mail",
     ReplyIntent.OTHER: "recorded; nothing to act on",
 }
+
+FOR_A_PERSON: dict[ReplyIntent, str] = {
+    ReplyIntent.UNSUBSCRIBE: "asks to receive no more mail",
+    ReplyIntent.ALREADY_PAID: "says they have paid, and no payment matched yet",
+    ReplyIntent.PAYMENT_PLAN_REQUEST: "asks to pay in instalments",
+}
+"""Replies a person answers: the collections loop escalates the account once for each, naming
+what the customer asked."""
 
 
 @dataclass(frozen=True)
@@ -139,12 +148,14 @@ class _Reply:
         said = self.interpretation
         entry = self._entry(
             PLAN_REQUESTED,
-            "waiting for the agent to propose a plan",
+            "waiting for a person to agree a plan",
             invoice_numbers=said.invoice_numbers,
             instalments=said.instalments,
             amount=_text(said.amount),
         )
-        return ReplyResponse("plan request noted for the agent to propose a plan", [], [entry])
+        return ReplyResponse(
+            "plan request put to a person at the account's next review", [], [entry]
+        )
 
     def payment_claim(self) -> ReplyResponse:
         said = self.interpretation
@@ -156,7 +167,9 @@ class _Reply:
             paid_on=said.paid_on,
             payment_method=said.payment_method.value if said.payment_method else None,
         )
-        return ReplyResponse("claim of payment noted for cash application", [], [entry])
+        return ReplyResponse(
+            "claim of payment put to a person at the account's next review", [], [entry]
+        )
 
     def _entry(self, action: str, outcome: str, **inputs: Any) -> Entry:
         entry = Entry(

@@ -288,7 +288,7 @@ def _write_offs(state: AccountState, policy: Policy) -> list[Candidate]:
 def _escalations(state: AccountState, policy: Policy) -> list[Candidate]:
     """At most one agency request, and one hand-over to a person naming every reason for it."""
     agency, concerns = _after_cadence(state, policy)
-    concerns += [*_plan_defaults(state), *_no_contact(state, policy)]
+    concerns += [*_plan_defaults(state), *_no_contact(state, policy), *_replies(state)]
     offered: list[Candidate] = [agency] if agency is not None else []
     if concerns:
         context: dict[str, str] = {}
@@ -309,6 +309,21 @@ class _Concern:
     rule: str
     reason: str
     context: dict[str, str]
+
+
+def _replies(state: AccountState) -> list[_Concern]:
+    """A reply asking for what only a person can give, not yet put in front of one."""
+    asked = state.signals.reply_for_a_person
+    if asked is None or state.escalated_since(asked[0]):
+        return []
+    received_at, what = asked
+    return [
+        _Concern(
+            rule="replies: a person answers",
+            reason=f"the customer {what} ({received_at:%Y-%m-%d})",
+            context={"customer's reply": f"{received_at:%Y-%m-%d %H:%M} UTC: {what}"},
+        )
+    ]
 
 
 def _after_cadence(

@@ -32,6 +32,7 @@ from shared.approvals.models import Evidence
 from shared.approvals.store import ApprovalStore
 from shared.audit.log import AuditLog
 from shared.audit.models import Actor, ActorKind, Entry
+from shared.cases.replies import FOR_A_PERSON
 from shared.cases.service import Cases
 from shared.clock import Clock
 from shared.collections.candidates import (
@@ -214,13 +215,20 @@ class DecisionStep:
             return choice, ensure_offered(choice, candidates)
 
     def _signals(self, account_id: str, notes: AccountNotes) -> Signals:
-        replies = [m.received_at for m in self._mail.messages(account_id) if not m.automated]
+        messages = self._mail.messages(account_id)
+        replies = [m.received_at for m in messages if not m.automated]
+        for_a_person = [
+            (m.received_at, FOR_A_PERSON[m.interpretation.intent])
+            for m in messages
+            if m.acted_on and m.interpretation and m.interpretation.intent in FOR_A_PERSON
+        ]
         waiting = self._approvals.waiting_on(account_id)
         put_to_people = [notes.escalated_at, *(w.requested_at for w in waiting)]
         return Signals(
             last_reply_at=max(replies, default=None),
             escalated_at=max((t for t in put_to_people if t is not None), default=None),
             pending_approvals=frozenset(w.kind for w in waiting),
+            reply_for_a_person=max(for_a_person, default=None),
         )
 
     def _act(self, decision: _Decision) -> DecisionOutcome:
@@ -404,6 +412,7 @@ def decision_id_for(
             "last_reply_at": plain(signals.last_reply_at),
             "escalated_at": plain(signals.escalated_at),
             "pending_approvals": sorted(signals.pending_approvals),
+            "reply_for_a_person": plain(signals.reply_for_a_person),
         },
         "policy_version": policy_version,
         "candidate": candidate_key,

@@ -55,6 +55,8 @@ class Signals:
     last_reply_at: datetime | None = None
     escalated_at: datetime | None = None
     pending_approvals: frozenset[ActionKind] = frozenset()
+    reply_for_a_person: tuple[datetime, str] | None = None
+    """The latest reply a person has to answer (when it came, what the customer asks)."""
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class Reading:
 
     interpretation: Interpretation
     response: ReplyResponse
+    acted_on: bool = True
 
 
 class MailIntake:
@@ -198,7 +199,9 @@ class MailIntake:
         interpretation = checked(self._interpreter.interpret(reply), reply)
         withheld = _not_to_act_on(arrival, flags)
         if withheld is not None:
-            return Reading(interpretation, ReplyResponse(f"not acted on: {withheld}"))
+            return Reading(
+                interpretation, ReplyResponse(f"not acted on: {withheld}"), acted_on=False
+            )
         excerpt = reply_excerpt(parsed.text)
         response = respond_to_reply(records, interpretation, arrival.ses_message_id, excerpt, now)
         return Reading(interpretation, response)
@@ -256,6 +259,7 @@ def _inbound_message(
         verdicts=arrival.verdicts,
         interpretation=reading.interpretation if reading else None,
         acted=reading.response.outcome if reading else None,
+        acted_on=reading.acted_on if reading else False,
     )
 
 

@@ -104,6 +104,11 @@ class InboundMessage(Frozen):
         default=None, description="What the reply asks for; None for mail tied to no account"
     )
     acted: str | None = Field(default=None, description="What the agent did about it")
+    acted_on: bool = Field(
+        default=False,
+        description="Whether its words could move the account: false for mail tied to no "
+        "account, machine-sent mail and mail from a sender not authenticated",
+    )
 
 
 class ReceiptStatus(StrEnum):

@@ -143,7 +143,9 @@ def html_rows(html: str) -> list[list[str]]:
     return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
 
 
-def deliver_mail(services, raw: bytes, ses_message_id: str = "reply-0001") -> dict[str, Any]:
+def deliver_mail(
+    services, raw: bytes, ses_message_id: str = "reply-0001", dmarc: str = "PASS"
+) -> dict[str, Any]:
     """Store the raw mail as the receipt rule does and hand inbound_mail its event."""
     services.s3.put_object(
         Bucket=services.settings.inbox_bucket, Key=MAIL_PREFIX + ses_message_id, Body=raw
@@ -151,6 +153,7 @@ def deliver_mail(services, raw: bytes, ses_message_id: str = "reply-0001") -> di
     event = load("ses/reply")
     event["Records"][0]["ses"]["mail"]["messageId"] = ses_message_id
     event["Records"][0]["ses"]["receipt"]["recipients"] = [f"ar@{MAIL_DOMAIN}"]
+    event["Records"][0]["ses"]["receipt"]["dmarcVerdict"] = {"status": dmarc}
     (receipt,) = inbound_mail_handler(event, LambdaContext("autoar-inbound-mail"))["messages"]
     return receipt
 
@@ -450,3 +453,28 @@ def test_a_reply_to_the_reminder_is_tied_to_the_account_by_its_thread(acme, cloc
     (stored,) = MailStore(acme.dynamodb, acme.settings.ledger_table).messages("ACME")
     assert stored.matched_by is MatchedBy.THREAD
     assert stored.from_address == "treasury@holding.example"
+
+
+@pytest.mark.parametrize(("dmarc", "escalated"), [("PASS", True), ("FAIL", False)])
+def test_a_customer_who_says_they_paid_is_put_to_a_person(acme, clock, dmarc, escalated):
+    # Given ACME's reminder went out, and its contact answers that they paid
+    decide(sqs_batch(review_of("ACME")))
+    clock.advance(timedelta(hours=2))
+    reply = EmailMessage()
+    reply["From"] = "Dana Payables <ap@customer.example>"
+    reply["To"] = f"ar@{MAIL_DOMAIN}"
+    reply["Subject"] = "Re: Payment reminder - Acme GmbH"
+    reply["Message-ID"] = "<reply-2@customer.example>"
+    reply.set_content("We already paid INV-1 and INV-2 last Friday by wire.")
+    deliver_mail(acme, reply.as_bytes(), dmarc=dmarc)
+
+    # When the account comes up for review, as the reply put it
+    decide(sqs_batch(review_of("ACME", clock.now())))
+
+    # Then a person is put onto it, told what the customer said; unless the sender was forged
+    escalations = audited(acme, "account.escalated")
+    assert bool(escalations) is escalated
+    if escalated:
+        (escalation,) = escalations
+        assert escalation.inputs["rule"] == "replies: a person answers"
+        assert "the customer says they have paid" in escalation.rationale

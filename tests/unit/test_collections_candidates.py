@@ -175,6 +175,26 @@ def test_an_account_already_put_in_front_of_a_person_is_not_escalated_again():
     assert kinds(candidates) == ["wait"]
 
 
+def test_a_reply_only_a_person_can_answer_goes_to_one_once():
+    # Given the customer wrote yesterday that they have paid
+    asked = (NOW - timedelta(days=1), "says they have paid, and no payment matched yet")
+
+    # When the account is looked at, before and after a person was put onto it
+    before = offered(invoices=[invoice("INV-1", 2)], signals=Signals(reply_for_a_person=asked))
+    after = offered(
+        invoices=[invoice("INV-1", 2)],
+        signals=Signals(reply_for_a_person=asked, escalated_at=NOW - timedelta(hours=1)),
+    )
+
+    # Then it is handed over once, saying what the customer asked
+    [escalation] = [c for c in before if isinstance(c, EscalateToPerson)]
+    assert escalation.rule == "replies: a person answers"
+    assert escalation.reason == (
+        f"the customer says they have paid, and no payment matched yet ({asked[0]:%Y-%m-%d})"
+    )
+    assert "escalate_to_person" not in kinds(after)
+
+
 def test_a_large_balance_long_overdue_is_requested_for_agency_escalation():
     # Given 6,000 EUR at 100 days past due, final notice unanswered
     candidates = offered(
