@@ -18,7 +18,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
-from infra.manifest import PROJECT_ROOT, Function
+from infra.manifest import INBOX, PROJECT_ROOT, TABLES, Function
 from infra.stack import AutoarStack
 
 DEPLOY_CONTEXT: dict[str, Any] = {
@@ -75,6 +75,21 @@ class Synthesized:
 
     def function_statements(self, spec: Function) -> list[dict[str, Any]]:
         return self.role_statements(self.function(spec)[1]["Role"])
+
+
+BASE_VARIABLES = {
+    *(table.env_var for table in TABLES),
+    INBOX.env_var,
+    "REVIEW_SHARDS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+}
+"""What every function is told: the resources it may use, and how it logs and counts."""
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
 
 
 def queue_refuses_plain_http(synthesized: Synthesized, queue_id: str) -> bool:

@@ -28,14 +28,13 @@ from infra.manifest import (
     DECIDE,
     EXECUTE,
     FUNCTIONS,
-    INBOX,
-    TABLES,
     Function,
 )
 from shared.approvals import keys, links
 from shared.approvals.settings import ApprovalMailSettings, ApprovalSettings
 from shared.settings import Settings
 from tests.infra.stack_synth import (
+    BASE_VARIABLES,
     DEPLOY_CONTEXT,
     Synthesized,
     allows,
@@ -51,13 +50,6 @@ pytestmark = pytest.mark.infra
 STATE_MACHINE_REF = {"Ref": APPROVAL_STATE_MACHINE.logical_id}
 SECRET_REF = {"Ref": SIGNING_SECRET_LOGICAL_ID}
 SENDER = DEPLOY_CONTEXT["senderAddress"]
-BASE_VARIABLES = {
-    *(table.env_var for table in TABLES),
-    INBOX.env_var,
-    "REVIEW_SHARDS",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-}
 # What each approval function is told beyond the resource names every function gets.
 APPROVAL_VARIABLES = {
     APPROVALS.name: {SIGNING_SECRET_VARIABLE},

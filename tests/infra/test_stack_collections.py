@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from infra.constructs import collections
-from infra.constructs.outbound_mail import CONFIGURATION_SET_VARIABLE
 from infra.manifest import (
     DECIDE,
     DECIDE_QUEUE,
@@ -19,7 +18,6 @@ from infra.manifest import (
     LEDGER,
     SWEEP,
     SWEEP_SCHEDULE,
-    TABLES,
     Function,
 )
 from infra.settings import DEFAULT_SWEEP_SCHEDULE
@@ -29,8 +27,10 @@ from shared.collections.sweep import SweepSettings
 from shared.outreach.settings import OutreachSettings
 from shared.settings import Settings
 from tests.infra.stack_synth import (
+    BASE_VARIABLES,
     DEPLOY_CONTEXT,
     Synthesized,
+    actions_of,
     allows,
     queue_refuses_plain_http,
     resolve,
@@ -42,13 +42,6 @@ pytestmark = pytest.mark.infra
 QUEUE_ARN = {"Fn::GetAtt": [DECIDE_QUEUE.logical_id, "Arn"]}
 DEAD_LETTERS_ARN = {"Fn::GetAtt": [DECIDE_QUEUE.dead_letter_logical_id, "Arn"]}
 LEDGER_ARN = {"Fn::GetAtt": [LEDGER.logical_id, "Arn"]}
-BASE_VARIABLES = {
-    *(table.env_var for table in TABLES),
-    INBOX.env_var,
-    "REVIEW_SHARDS",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-}
 # The most decide batches in flight at once that still counts as bounded: ten accounts each,
 # every one of which may call a model.
 MOST_CONCURRENT_BATCHES = 20
@@ -79,11 +72,6 @@ def statements_on(synthesized: Synthesized, spec: Function, service: str) -> lis
         if statement["Effect"] == "Allow"
         and any(action.startswith(f"{service}:") for action in actions_of(statement))
     ]
-
-
-def actions_of(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else list(actions)
 
 
 def every_minutes(expression: str) -> int:
@@ -242,7 +230,8 @@ def test_decide_is_told_everything_its_settings_models_read(synthesized: Synthes
     assert outreach.sender_address == approvals.sender_address == DEPLOY_CONTEXT["senderAddress"]
     assert outreach.mail_domain == DEPLOY_CONTEXT["mailDomain"]
     assert approvals.policy_source.startswith("appconfig:")
-    assert outreach.configuration_set == environment[CONFIGURATION_SET_VARIABLE]
+    [configuration_set_id] = synthesized.of_type("AWS::SES::ConfigurationSet")
+    assert outreach.configuration_set == resolve({"Ref": configuration_set_id})
 
 
 def test_decide_may_read_invoice_documents_and_nothing_else_of_the_inbox(

@@ -12,7 +12,12 @@ import pytest
 from infra.constructs.intake import ASYNC_RETRY_ATTEMPTS
 from infra.constructs.outbound_mail import MAIL_EVENTS
 from infra.manifest import INBOUND_MAIL, INBOX, REMITTANCE, TABLES, Function
-from tests.infra.stack_synth import DEPLOY_CONTEXT, Synthesized, flatten
+from tests.infra.stack_synth import (
+    DEPLOY_CONTEXT,
+    Synthesized,
+    flatten,
+    queue_refuses_plain_http,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -206,7 +211,7 @@ def test_events_a_function_fails_on_are_kept_in_an_encrypted_tls_only_queue(
     assert queue["Properties"].get("SqsManagedSseEnabled") or queue["Properties"].get(
         "KmsMasterKeyId"
     )
-    assert denies_plain_http(synthesized, queue_id)
+    assert queue_refuses_plain_http(synthesized, queue_id)
     assert any(
         "sqs:SendMessage" in as_list(statement["Action"])
         and as_list(statement["Resource"]) == [{"Fn::GetAtt": [queue_id, "Arn"]}]
@@ -267,16 +272,6 @@ def role_statements(synthesized: Synthesized, spec: Function) -> Iterator[dict[s
         for statement in document["Statement"]:
             if statement["Effect"] == "Allow":
                 yield statement
-
-
-def denies_plain_http(synthesized: Synthesized, queue_id: str) -> bool:
-    return any(
-        statement["Effect"] == "Deny"
-        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        for policy in synthesized.of_type("AWS::SQS::QueuePolicy").values()
-        if {"Ref": queue_id} in policy["Properties"]["Queues"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    )
 
 
 def object_arn(prefix: str) -> dict[str, Any]:

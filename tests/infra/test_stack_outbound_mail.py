@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from infra.constructs.intake import ASYNC_RETRY_ATTEMPTS
 from infra.constructs.outbound_mail import CONFIGURATION_SET_VARIABLE, MAIL_EVENTS
-from infra.manifest import AUDIT, DECIDE, INBOX, LEDGER, TABLES
+from infra.manifest import AUDIT, DECIDE, LEDGER
 from shared.settings import Settings
 from tests.infra.stack_synth import (
+    BASE_VARIABLES,
     DEPLOY_CONTEXT,
     Synthesized,
+    actions_of,
     flatten,
     queue_refuses_plain_http,
     resolve,
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.infra
 
 SES = {"Service": "ses.amazonaws.com"}
 FEEDBACK = {"bounce", "complaint"}
-BASE_VARIABLES = {
-    *(table.env_var for table in TABLES),
-    INBOX.env_var,
-    "REVIEW_SHARDS",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-}
 
 
 def one(synthesized: Synthesized, resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -64,8 +58,8 @@ def test_bounces_and_complaints_go_from_the_configuration_set_to_a_topic(
     assert destination["ConfigurationSetName"] == {"Ref": configuration_set_id}
     event_destination = destination["EventDestination"]
     assert event_destination["Enabled"] is True
-    assert set(event_destination["MatchingEventTypes"]) >= FEEDBACK
-    assert "send" not in event_destination["MatchingEventTypes"], "one invocation per email"
+    # Bounces and complaints only: sends or deliveries would invoke mail_events for every email
+    assert set(event_destination["MatchingEventTypes"]) == FEEDBACK
     topic_id, _ = feedback_topic(synthesized)
     assert synthesized.resources[topic_id]["Type"] == "AWS::SNS::Topic"
     # And addresses that bounced or complained before are not mailed again
@@ -138,31 +132,19 @@ def test_only_the_topic_invokes_mail_events(synthesized: Synthesized) -> None:
     assert permission["SourceArn"] == {"Ref": topic_id}
 
 
-def test_notifications_mail_events_fails_on_are_kept(synthesized: Synthesized) -> None:
-    function_id, _ = synthesized.function(MAIL_EVENTS)
-
-    [config] = [
-        c["Properties"]
-        for c in synthesized.of_type("AWS::Lambda::EventInvokeConfig").values()
-        if c["Properties"]["FunctionName"] == {"Ref": function_id}
-    ]
-
-    assert config["MaximumRetryAttempts"] == ASYNC_RETRY_ATTEMPTS
-    queue_id, _ = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"]
-    assert synthesized.resources[queue_id]["Type"] == "AWS::SQS::Queue"
-
-
 def test_mail_events_may_change_the_ledger_and_append_to_the_audit_trail_only(
     synthesized: Synthesized,
 ) -> None:
-    # Given what mail_events' role allows beyond its logs, traces and failure queue
-    statements = [
-        statement
-        for statement in synthesized.function_statements(MAIL_EVENTS)
-        if not any(
-            action.startswith(("logs:", "xray:", "sqs:")) for action in actions_of(statement)
-        )
-    ]
+    # Given what mail_events' role allows beyond its logs and traces
+    every = synthesized.function_statements(MAIL_EVENTS)
+    outside = [s for s in every if not any(a.startswith(("logs:", "xray:")) for a in actions_of(s))]
+    # Its only SQS access is sending what it failed on to its own failed-events queue
+    [failures] = [s for s in outside if any(a.startswith("sqs:") for a in actions_of(s))]
+    assert "sqs:SendMessage" in actions_of(failures)
+    assert not any(a.startswith(("sqs:Receive", "sqs:Delete")) for a in actions_of(failures))
+    [(queue_id, _attribute)] = [r["Fn::GetAtt"] for r in resources_of(failures)]
+    assert "FailedEvents" in queue_id
+    statements = [s for s in outside if s is not failures]
 
     # Then it is DynamoDB on the ledger and the audit table, and nothing else
     assert all(action.startswith("dynamodb:") for s in statements for action in actions_of(s))
@@ -198,8 +180,3 @@ def test_decide_sends_with_the_configuration_set_that_reports_bounces(
     assert environment["SENDER_ADDRESS"] == DEPLOY_CONTEXT["senderAddress"]
     assert environment["MAIL_DOMAIN"] == DEPLOY_CONTEXT["mailDomain"]
     assert environment["SENDER_NAME"] == DEPLOY_CONTEXT["senderName"]
-
-
-def actions_of(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else list(actions)
