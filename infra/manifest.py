@@ -125,8 +125,11 @@ class Schedule:
 
     @property
     def expression(self) -> str:
-        unit = "minute" if self.every_minutes == 1 else "minutes"
-        return f"rate({self.every_minutes} {unit})"
+        """As EventBridge accepts it: whole hours in hours, a singular unit for 1."""
+        count, unit = self.every_minutes, "minute"
+        if count % 60 == 0:
+            count, unit = count // 60, "hour"
+        return f"rate({count} {unit}{'' if count == 1 else 's'})"
 
 
 @dataclass(frozen=True)
@@ -283,11 +286,12 @@ APPROVAL_STATE_MACHINE = StateMachine(
 STATE_MACHINES: tuple[StateMachine, ...] = (APPROVAL_STATE_MACHINE,)
 
 SWEEP_SCHEDULE = Schedule("sweep", SWEEP.name, every_minutes=60)
-"""Hourly, as the deploy settings' default sweep schedule: a review falls due at most an hour
-before it is taken up, and a sweep that finds nothing due costs one query per shard."""
+"""Hourly: a review falls due at most an hour before it is taken up, and a sweep that finds
+nothing due costs one query per shard. The deploy setting `sweepSchedule` defaults to it."""
 
 SCHEDULES: tuple[Schedule, ...] = (SWEEP_SCHEDULE,)
-"""What runs on the clock; the CDK app creates each rule and the local runtime fires each."""
+"""What the local runtime fires on its clock. In AWS each rule is a construct's, on the
+schedule the deploy settings give (the sweep's: `sweepSchedule`)."""
 
 LOCAL_NAMES: dict[str, str] = {
     LEDGER.env_var: "autoar-ledger",
@@ -298,8 +302,8 @@ LOCAL_NAMES: dict[str, str] = {
 """Physical names the local runtime gives each resource (CloudFormation names them in AWS)."""
 
 LOCAL_STATE_MACHINE_NAMES: dict[str, str] = {APPROVAL_STATE_MACHINE.env_var: "autoar-approval"}
+"""Names of the local runtime's state machines; functions are given their ARNs, not names."""
 
 LOCAL_QUEUE_NAMES: dict[str, str] = {DECIDE_QUEUE.env_var: "autoar-decide"}
 """Names of the local runtime's queues; each dead-letter queue adds `-dlq`. Functions are given
 the URLs, as the CDK app gives them in AWS."""
-"""Names of the local runtime's state machines; functions are given their ARNs, not names."""

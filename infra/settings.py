@@ -11,7 +11,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-DEFAULT_SWEEP_SCHEDULE = "rate(1 hour)"
+from infra.manifest import SWEEP_SCHEDULE
+
+DEFAULT_SWEEP_SCHEDULE = SWEEP_SCHEDULE.expression
 
 
 class SettingsError(ValueError):

@@ -5,7 +5,6 @@ and its dead-letter queue, decide reading the queue, and what each function may 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import pytest
@@ -45,8 +44,6 @@ LEDGER_ARN = {"Fn::GetAtt": [LEDGER.logical_id, "Arn"]}
 # The most decide batches in flight at once that still counts as bounded: ten accounts each,
 # every one of which may call a model.
 MOST_CONCURRENT_BATCHES = 20
-_RATE = re.compile(r"^rate\((\d+) (minute|hour|day)s?\)$")
-_MINUTES_PER_UNIT = {"minute": 1, "hour": 60, "day": 1440}
 
 
 def variables(synthesized: Synthesized, spec: Function) -> dict[str, Any]:
@@ -74,12 +71,6 @@ def statements_on(synthesized: Synthesized, spec: Function, service: str) -> lis
     ]
 
 
-def every_minutes(expression: str) -> int:
-    match = _RATE.match(expression)
-    assert match, f"{expression} is not a rate expression"
-    return int(match[1]) * _MINUTES_PER_UNIT[match[2]]
-
-
 def test_the_schedule_invokes_the_sweep_as_the_deploy_setting_says(
     synthesized: Synthesized,
 ) -> None:
@@ -97,12 +88,6 @@ def test_the_schedule_invokes_the_sweep_as_the_deploy_setting_says(
     assert rule["ScheduleExpression"] not in {SWEEP_SCHEDULE.expression, DEFAULT_SWEEP_SCHEDULE}
     assert rule["State"] == "ENABLED"
     assert len(rule["Targets"]) == 1
-
-
-def test_the_local_runtime_sweeps_as_often_as_aws_does_by_default() -> None:
-    # The manifest's schedule drives the local runtime; the setting's default, AWS.
-    assert SWEEP_SCHEDULE.function == SWEEP.name
-    assert every_minutes(SWEEP_SCHEDULE.expression) == every_minutes(DEFAULT_SWEEP_SCHEDULE)
 
 
 def test_only_eventbridge_invokes_the_sweep_for_its_rule(synthesized: Synthesized) -> None:

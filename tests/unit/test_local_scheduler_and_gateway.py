@@ -45,6 +45,8 @@ def test_a_scheduled_event_has_the_shape_eventbridge_delivers():
 def test_one_minute_rates_are_written_as_eventbridge_accepts_them():
     assert Schedule("s", "f", 1).expression == "rate(1 minute)"
     assert Schedule("s", "f", 5).expression == "rate(5 minutes)"
+    assert Schedule("s", "f", 60).expression == "rate(1 hour)"
+    assert Schedule("s", "f", 180).expression == "rate(3 hours)"
 
 
 def test_a_request_becomes_a_rest_proxy_event():
