@@ -23,10 +23,11 @@ from infra.constructs.outbound_mail import send_as
 from infra.constructs.policy import PolicyConfig
 from infra.constructs.storage import Storage
 from infra.manifest import APPROVAL_REQUEST, APPROVAL_STATE_MACHINE, APPROVALS, EXECUTE
+from shared.approvals.settings import VARIABLES as APPROVAL_VARIABLES
 
-SIGNING_SECRET_VARIABLE = "APPROVAL_SIGNING_SECRET_ARN"
-BASE_URL_VARIABLE = "APPROVAL_BASE_URL"
-SENDER_VARIABLE = "SENDER_ADDRESS"
+SIGNING_SECRET_VARIABLE = APPROVAL_VARIABLES["signing_secret_arn"]
+BASE_URL_VARIABLE = APPROVAL_VARIABLES["base_url"]
+SENDER_VARIABLE = APPROVAL_VARIABLES["sender_address"]
 
 # 64 letters and digits are all base64 characters, and a multiple of four of them decodes
 # without padding: shared.approvals.keys reads the secret as base64 and gets 48 bytes, with

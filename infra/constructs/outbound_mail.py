@@ -23,11 +23,12 @@ from infra.constructs.function import AutoarFunction
 from infra.constructs.intake import FAILED_EVENT_RETENTION, FailedEvents
 from infra.constructs.storage import Storage
 from infra.manifest import Function
+from shared.outreach.settings import VARIABLES as OUTREACH_VARIABLES
 
-CONFIGURATION_SET_VARIABLE = "SES_CONFIGURATION_SET"
-SENDER_VARIABLE = "SENDER_ADDRESS"
-SENDER_NAME_VARIABLE = "SENDER_NAME"
-MAIL_DOMAIN_VARIABLE = "MAIL_DOMAIN"
+CONFIGURATION_SET_VARIABLE = OUTREACH_VARIABLES["configuration_set"]
+SENDER_VARIABLE = OUTREACH_VARIABLES["sender_address"]
+SENDER_NAME_VARIABLE = OUTREACH_VARIABLES["sender_name"]
+MAIL_DOMAIN_VARIABLE = OUTREACH_VARIABLES["mail_domain"]
 
 # What mail_events acts on. Deliveries and sends would invoke it for every email only to be
 # skipped; rejections are SES refusing a message for a virus, which the sender sees at once.

@@ -28,10 +28,11 @@ from constructs import Construct
 
 from infra.manifest import PROJECT_ROOT
 from infra.settings import SettingsError
+from shared.approvals.settings import VARIABLES as APPROVAL_VARIABLES
 from shared.policy.models import Policy
 from shared.policy.source import PolicyInvalid, parse_policy
 
-POLICY_SOURCE_VARIABLE = "POLICY_SOURCE"
+POLICY_SOURCE_VARIABLE = APPROVAL_VARIABLES["policy_source"]
 EXAMPLE_POLICY = PROJECT_ROOT / "shared" / "policy" / "example-policy.yaml"
 ENVIRONMENT_NAME = "live"
 PROFILE_NAME = "policy"

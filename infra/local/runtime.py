@@ -57,7 +57,9 @@ from infra.manifest import (
     SCHEDULES,
 )
 from shared import services as services_module
+from shared.approvals.settings import VARIABLES as APPROVAL_VARIABLES
 from shared.clock import Clock, SystemClock
+from shared.outreach.settings import VARIABLES as OUTREACH_VARIABLES
 from shared.services import Services
 from shared.settings import Settings
 
@@ -247,19 +249,22 @@ class LocalRuntime:
             function_arns,
         )
         assert self.gateway is not None
+        approvals = {
+            "state_machine_arn": machine_arn,
+            "signing_secret_arn": create_signing_secret(boto3.client("secretsmanager")),
+            "base_url": self.gateway.url,
+            "sender_address": SENDER,
+            "policy_source": f"file:{POLICY_FILE}",
+        }
+        outreach = {
+            "sender_address": SENDER,
+            "sender_name": SENDER_NAME,
+            "mail_domain": MAIL_DOMAIN,
+            "configuration_set": CONFIGURATION_SET,
+        }
         self._export(
-            {
-                APPROVAL_STATE_MACHINE.env_var: machine_arn,
-                "APPROVAL_SIGNING_SECRET_ARN": create_signing_secret(
-                    boto3.client("secretsmanager")
-                ),
-                "APPROVAL_BASE_URL": self.gateway.url,
-                "SENDER_ADDRESS": SENDER,
-                "SENDER_NAME": SENDER_NAME,
-                "MAIL_DOMAIN": MAIL_DOMAIN,
-                "SES_CONFIGURATION_SET": CONFIGURATION_SET,
-                "POLICY_SOURCE": f"file:{POLICY_FILE}",
-            }
+            {APPROVAL_VARIABLES[name]: value for name, value in approvals.items()}
+            | {OUTREACH_VARIABLES[name]: value for name, value in outreach.items()}
         )
 
     def _stop_approvals(self) -> None:

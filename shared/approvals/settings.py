@@ -16,17 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigurationError
 
-_VARIABLES = {
+VARIABLES = {
     "state_machine_arn": "APPROVAL_STATE_MACHINE_ARN",
     "signing_secret_arn": "APPROVAL_SIGNING_SECRET_ARN",
     "base_url": "APPROVAL_BASE_URL",
     "sender_address": "SENDER_ADDRESS",
     "policy_source": "POLICY_SOURCE",
 }
+"""The environment variable each setting is read from; the stack and the local runtime set them."""
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 _MAIL_VARIABLES = {
-    field: _VARIABLES[field] for field in ("signing_secret_arn", "base_url", "sender_address")
+    field: VARIABLES[field] for field in ("signing_secret_arn", "base_url", "sender_address")
 }
 
 
@@ -43,7 +44,7 @@ class ApprovalSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApprovalSettings:
-        return _read(cls, _VARIABLES, environ)
+        return _read(cls, VARIABLES, environ)
 
 
 class ApprovalMailSettings(BaseModel):

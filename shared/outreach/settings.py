@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigurationError
 
-_VARIABLES = {
+VARIABLES = {
     "sender_address": "SENDER_ADDRESS",
     "sender_name": "SENDER_NAME",
     "mail_domain": "MAIL_DOMAIN",
     "configuration_set": "SES_CONFIGURATION_SET",
 }
+"""The environment variable each setting is read from; the stack and the local runtime set them."""
 
 
 class OutreachSettings(BaseModel):
@@ -38,10 +39,10 @@ class OutreachSettings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OutreachSettings:
         """Every setting from the environment, naming each missing one; never a guessed default."""
         environ = os.environ if environ is None else environ
-        missing = [name for name in _VARIABLES.values() if not environ.get(name)]
+        missing = [name for name in VARIABLES.values() if not environ.get(name)]
         if missing:
             raise ConfigurationError("missing environment settings: " + ", ".join(missing))
         try:
-            return cls(**{field: environ[name] for field, name in _VARIABLES.items()})
+            return cls(**{field: environ[name] for field, name in VARIABLES.items()})
         except ValueError as error:
             raise ConfigurationError(f"invalid environment settings: {error}") from None
