@@ -1,20 +1,26 @@
 """Lambda's SQS event source mapping, emulated: receive a batch, invoke the consumer with the
 event AWS would deliver, and delete every message it did not report in `batchItemFailures`.
 
-A message the consumer failed on is made visible again at once, so a local run retries it
-right away instead of after the visibility timeout; after the queue's `maxReceiveCount`
-receives it moves to the dead-letter queue, as in AWS. A consumer that raises fails the whole
-batch, as Lambda treats an invocation error.
+A message the consumer failed on comes back once the queue's visibility timeout has passed on
+the runtime's clock, as in AWS: a simulated clock that jumps ahead brings it back at once, and
+a retry never comes sooner than AWS would make it. After the queue's `maxReceiveCount`
+receives it moves to the dead-letter queue. A consumer that raises fails the whole batch, as
+Lambda treats an invocation error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from infra.local.provision import queue_arn
 from infra.manifest import Queue
+from shared.clock import Clock
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -28,11 +34,16 @@ logger = logging.getLogger("autoar.local.queues")
 
 
 class EventSourceMapping:
-    def __init__(self, sqs: SQSClient, queue: Queue, url: str, invoke: Invoke) -> None:
+    def __init__(
+        self, sqs: SQSClient, queue: Queue, url: str, invoke: Invoke, clock: Clock
+    ) -> None:
         self.queue = queue
         self.url = url
         self._sqs = sqs
         self._invoke = invoke
+        self._clock = clock
+        self._failed: list[tuple[datetime, str]] = []
+        """Receipt handles of failed messages, with when they become visible again."""
         self._arn = queue_arn(sqs, url)
         self._region = sqs.meta.region_name
         self.batches = 0
@@ -59,17 +70,17 @@ class EventSourceMapping:
                     for n, m in enumerate(done[start : start + 10])
                 ],
             )
-        for message in messages:
-            if message["MessageId"] in failed:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+        visible_again = self._clock.now() + timedelta(seconds=self.queue.visibility_timeout_seconds)
+        self._failed += [
+            (visible_again, m["ReceiptHandle"]) for m in messages if m["MessageId"] in failed
+        ]
         self.batches += 1
         self.failed_messages += len(failed)
         return len(messages)
 
     def drain(self) -> int:
         """Poll until the queue has nothing visible; returns how many messages were handed on."""
+        self._release_failed()
         handed = 0
         for _ in range(MAX_BATCHES_PER_DRAIN):
             received = self.poll()
@@ -77,6 +88,19 @@ class EventSourceMapping:
                 return handed
             handed += received
         raise RuntimeError(f"{self.queue.logical_id} did not drain")
+
+    def _release_failed(self) -> None:
+        """Make visible the failed messages whose visibility timeout has passed on the clock
+        (moto counts it on the wall clock, which a simulation outruns)."""
+        now = self._clock.now()
+        due = [handle for at, handle in self._failed if at <= now]
+        self._failed = [(at, handle) for at, handle in self._failed if at > now]
+        for handle in due:
+            # A handle moto already let go of (its own timeout passed) is visible already.
+            with contextlib.suppress(ClientError):
+                self._sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
 
     def _deliver(self, messages: list[MessageTypeDef]) -> set[str]:
         """Invoke the consumer; the ids of the messages it failed on."""

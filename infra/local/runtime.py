@@ -349,7 +349,7 @@ class LocalRuntime:
         for queue in QUEUES:
             invoke = functools.partial(self.router.invoke, self._physical_name(queue.consumer))
             url = self.environment[queue.env_var]
-            self.mappings.append(EventSourceMapping(sqs, queue, url, invoke))
+            self.mappings.append(EventSourceMapping(sqs, queue, url, invoke, self.clock))
 
     def _start_pump_thread(self) -> None:
         def run() -> None:
