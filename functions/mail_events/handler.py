@@ -36,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     recorded = [outcome for outcome in outcomes if outcome.status is FeedbackStatus.RECORDED]
     _count("contacts_bounced", [o for o in recorded if o.action == BOUNCED])
     _count("contacts_complained", [o for o in recorded if o.action == COMPLAINED])
-    _count("accounts_escalated", [o for o in recorded if o.escalated])
+    _count("accounts_without_contact", [o for o in recorded if o.no_contact_left])
     return {"outcomes": [asdict(outcome) for outcome in outcomes]}
 
 
@@ -57,7 +57,7 @@ def _record(desk: FeedbackDesk, feedback: MailFeedback) -> list[FeedbackOutcome]
             status=outcome.status.value,
             action=outcome.action,
             contacts=list(outcome.contacts),
-            escalated=outcome.escalated,
+            no_contact_left=outcome.no_contact_left,
         )
     return outcomes
 

@@ -8,7 +8,6 @@ settles nothing on it until a person takes it off hold.
 from __future__ import annotations
 
 from shared.actions.models import AgencyEscalation
-from shared.audit.models import Actor, Entry
 from shared.ledger.aging import still_owed_refusal
 from shared.ledger.models import Account, AccountProfile, AccountStatus
 from shared.ledger.store import AccountRecords
@@ -35,19 +34,4 @@ def with_agency(account: Account, action: AgencyEscalation) -> AccountProfile:
     reason = "with a collection agency: " + ", ".join(action.invoice_numbers)
     if len(reason) > HOLD_REASON_LENGTH:
         reason = reason[: HOLD_REASON_LENGTH - 3] + "..."
-    fields = account.model_dump(include=set(AccountProfile.model_fields))
-    return AccountProfile.model_validate(
-        {**fields, "status": AccountStatus.ON_HOLD, "hold_reason": reason, "hold_until": None}
-    )
-
-
-def escalation_entry(account_id: str, actor: Actor, reason: str, context: dict[str, str]) -> Entry:
-    """An account put in front of a person: why, and what they need to pick it up."""
-    return Entry(
-        chain=account_id,
-        actor=actor,
-        action=ESCALATED,
-        inputs={"reason": reason, "context": context},
-        rationale=reason,
-        outcome="escalated to a person",
-    )
+    return account.profile_with(status=AccountStatus.ON_HOLD, hold_reason=reason, hold_until=None)

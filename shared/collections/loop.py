@@ -32,6 +32,7 @@ from shared.approvals.models import Evidence
 from shared.approvals.store import ApprovalStore
 from shared.audit.log import AuditLog
 from shared.audit.models import Actor, ActorKind, Entry
+from shared.cases.escalations import ESCALATED
 from shared.cases.replies import FOR_A_PERSON
 from shared.cases.service import Cases
 from shared.clock import Clock
@@ -289,7 +290,7 @@ class DecisionStep:
         escalation = Entry(
             chain=decision.account_id,
             actor=AGENT,
-            action="account.escalated",
+            action=ESCALATED,
             inputs={"decision_id": decision.decision_id, "rule": rule, "context": context},
             rationale=reason,
             policy_version=decision.policy.version,

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -118,6 +118,11 @@ class Account(AccountProfile):
 
     def contact(self, contact_id: str) -> Contact | None:
         return next((c for c in self.contacts if c.contact_id == contact_id), None)
+
+    def profile_with(self, **changes: Any) -> AccountProfile:
+        """The account's profile with `changes`, validated: what an update of it writes."""
+        fields = self.model_dump(include=set(AccountProfile.model_fields))
+        return AccountProfile.model_validate({**fields, **changes})
 
 
 class InvoiceStatus(StrEnum):

@@ -116,12 +116,7 @@ class Ledger:
     def save_contact(self, account_id: str, contact: Contact, actor: Actor) -> Account:
         current = self.store.account(account_id)
         others = [c for c in current.contacts if c.contact_id != contact.contact_id]
-        profile = AccountProfile(
-            **{
-                **current.model_dump(include=set(AccountProfile.model_fields)),
-                "contacts": [*others, contact],
-            }
-        )
+        profile = current.profile_with(contacts=[*others, contact])
         return self._save_profile(current, profile, current.version, actor, ["contacts"])
 
     def create_invoices(self, invoices: Sequence[NewInvoice], actor: Actor) -> list[Invoice]:

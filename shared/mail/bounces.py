@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.audit.models import SYSTEM_CHAIN, Actor, ActorKind, Entry
-from shared.cases.escalations import escalation_entry
 from shared.collections.state import mailable
 from shared.dynamodb import Transaction, TransactionRefused
 from shared.errors import Conflict, InvalidInput
-from shared.ledger.models import Account, AccountProfile, Contact, ContactStatus
+from shared.ledger.models import Account, Contact, ContactStatus
 from shared.ledger.service import AccountChanged, Ledger
 
 if TYPE_CHECKING:
@@ -37,6 +36,7 @@ BOUNCED = "contact.bounced"
 COMPLAINED = "contact.complained"
 SOFT_BOUNCED = "contact.soft_bounced"
 REPLACED = "contact.replaced"
+NONE_LEFT = "contact.none_left"
 UNKNOWN_RECIPIENT = "mail.feedback_unmatched"
 NO_CONTACT_LEFT = "no contact of the account can be mailed: every one bounced or complained"
 
@@ -77,7 +77,7 @@ class FeedbackOutcome:
     """The contacts it concerned, by id; never their addresses."""
     recipient: str | None = None
     """The contact outreach writes to now, if any is left."""
-    escalated: bool = False
+    no_contact_left: bool = False
 
 
 def notifications(event: Mapping[str, Any]) -> list[MailFeedback]:
@@ -167,7 +167,7 @@ class FeedbackDesk:
         remaining = mailable(contacts)
         entries = [_entry(feedback, account.account_id, action, ids, status.value)]
         entries.append(_next_step(account, contacts, ids))
-        profile = _with_contacts(account, contacts)
+        profile = account.profile_with(contacts=contacts)
         self._ledger.update_account(
             account.account_id, profile, account.version, ACTOR, also=entries, changes=guard
         )
@@ -178,7 +178,7 @@ class FeedbackDesk:
             action,
             ids,
             recipient=remaining[0].contact_id if remaining else None,
-            escalated=not remaining,
+            no_contact_left=not remaining,
         )
 
     def _unmatched(self, feedback: MailFeedback, addresses: list[str]) -> FeedbackOutcome:
@@ -234,7 +234,7 @@ def _marking(feedback: MailFeedback) -> tuple[str, ContactStatus]:
 
 
 def _next_step(account: Account, contacts: Sequence[Contact], marked: tuple[str, ...]) -> Entry:
-    """Who outreach writes to now; or, with no one left, the account goes to a person."""
+    """Who outreach writes to now; or that no one is left."""
     remaining = mailable(contacts)
     if remaining:
         return Entry(
@@ -251,12 +251,16 @@ def _next_step(account: Account, contacts: Sequence[Contact], marked: tuple[str,
         "contacts": ", ".join(f"{c.contact_id}: {c.status.value}" for c in contacts) or "none",
         "unmailable": ", ".join(marked),
     }
-    return escalation_entry(account.account_id, ACTOR, NO_CONTACT_LEFT, context)
-
-
-def _with_contacts(account: Account, contacts: list[Contact]) -> AccountProfile:
-    fields = account.model_dump(include=set(AccountProfile.model_fields))
-    return AccountProfile.model_validate({**fields, "contacts": contacts})
+    # Put to a person by the collections loop, the one place escalations come from, when it
+    # next has a reminder to send and nobody to send it to.
+    return Entry(
+        chain=account.account_id,
+        actor=ACTOR,
+        action=NONE_LEFT,
+        inputs={"context": context},
+        rationale=NO_CONTACT_LEFT,
+        outcome="put to a person when a reminder is next due",
+    )
 
 
 def _entry(

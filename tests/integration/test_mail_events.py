@@ -71,7 +71,7 @@ def test_a_permanent_bounce_marks_the_contact_and_names_the_next_one(acme):
     # And no address appears anywhere in the trail
     assert "customer.example" not in str([e.model_dump() for e in acme.audit.events("ACME")])
     (outcome,) = response["outcomes"]
-    assert (outcome["status"], outcome["recipient"], outcome["escalated"]) == (
+    assert (outcome["status"], outcome["recipient"], outcome["no_contact_left"]) == (
         "recorded",
         "billing",
         False,
@@ -117,12 +117,12 @@ def test_when_no_contact_is_left_the_account_goes_to_a_person(services, integrat
     # When the bounce arrives
     (outcome,) = notify("bounce_permanent")["outcomes"]
 
-    # Then the account is escalated to a person, with what they need to pick it up
-    assert outcome["escalated"] is True
-    assert trail(services, "SOLO")[-2:] == ["contact.bounced", "account.escalated"]
-    escalated = services.audit.events("SOLO")[-1]
-    assert escalated.inputs["context"]["contacts"] == "ap: bounced"
-    assert "no contact of the account can be mailed" in escalated.rationale
+    # Then the trail says no contact is left, with what a person needs to pick it up
+    assert outcome["no_contact_left"] is True
+    assert trail(services, "SOLO")[-2:] == ["contact.bounced", "contact.none_left"]
+    none_left = services.audit.events("SOLO")[-1]
+    assert none_left.inputs["context"]["contacts"] == "ap: bounced"
+    assert "no contact of the account can be mailed" in none_left.rationale
     # And the collections core sends nothing; a due reminder goes to a person instead
     clock.advance(timedelta(days=5))
     state = build_state(services.ledger.store.records("SOLO"), clock.now(), POLICY)
