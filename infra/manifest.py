@@ -106,7 +106,6 @@ class Queue:
     max_receive_count: int
     max_concurrency: int
     """The most batches the event source mapping hands the consumer at once (at least 2)."""
-    max_batching_window_seconds: int = 0
     retention_days: int = 4
     dead_letter_retention_days: int = 14
 

@@ -110,14 +110,12 @@ class CollectionsLoop(Construct):
         approvals.allow_requests_from(function)
         outbound_mail.allow_sending_from(function)
 
-        batching_window = DECIDE_QUEUE.max_batching_window_seconds
         # The concurrency bound keeps model calls within their rate limits and DynamoDB calm
         # however many accounts one sweep queues; a backlog waits in the queue instead.
         function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,
                 batch_size=DECIDE_QUEUE.batch_size,
-                max_batching_window=Duration.seconds(batching_window) if batching_window else None,
                 max_concurrency=DECIDE_QUEUE.max_concurrency,
                 report_batch_item_failures=True,
             )

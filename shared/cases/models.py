@@ -60,16 +60,6 @@ class NewPromise(BaseModel):
         return numbers
 
 
-class NewDispute(BaseModel):
-    """A customer contests invoices; the reason in their words, cut to NOTE_LENGTH."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    invoice_numbers: list[RecordId] = Field(default_factory=list, max_length=100)
-    reason: DisputeReason
-    summary: str = Field(default="", max_length=NOTE_LENGTH)
-
-
 @dataclass(frozen=True)
 class CaseChange:
     """One case a review moved on: its new state and the audit action that recorded it."""

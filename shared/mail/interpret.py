@@ -93,18 +93,6 @@ class Interpretation(BaseModel):
         return self
 
 
-_ALL_DETAILS = frozenset(
-    {
-        "promised_date",
-        "paid_on",
-        "back_on",
-        "amount",
-        "currency",
-        "payment_method",
-        "dispute_reason",
-        "instalments",
-    }
-)
 _DETAILS: dict[ReplyIntent, frozenset[str]] = {
     ReplyIntent.PROMISE_TO_PAY: frozenset(
         {"promised_date", "amount", "currency", "payment_method"}
@@ -116,6 +104,7 @@ _DETAILS: dict[ReplyIntent, frozenset[str]] = {
     ReplyIntent.UNSUBSCRIBE: frozenset(),
     ReplyIntent.OTHER: frozenset(),
 }
+_ALL_DETAILS = frozenset().union(*_DETAILS.values())
 
 
 class ReplyInterpreter(Protocol):
