@@ -120,6 +120,31 @@ def test_a_reply_delivered_twice_is_acted_on_once(acme):
     assert actions(acme).count("mail.received") == 1
 
 
+def test_two_deliveries_racing_past_the_first_check_still_act_once(acme, monkeypatch):
+    # Given the first delivery recorded, and a second that read no receipt before it committed
+    # (two invocations at once): only the guard written with the message can stop it
+    deliver(acme, reply("We will pay both invoices on Friday."))
+    monkeypatch.setattr(MailStore, "receipt", _first_look_finds_nothing(MailStore.receipt))
+
+    again = deliver(acme, reply("We will pay both invoices on Friday."))
+
+    # Then the second one's writes were refused whole: one promise, one message, one event
+    assert again["messages"][0]["status"] == "already_recorded"
+    assert len(cases(acme)) == 1
+    assert actions(acme).count("promise.recorded") == 1
+    assert actions(acme).count("mail.received") == 1
+
+
+def _first_look_finds_nothing(receipt):
+    looked = []
+
+    def racing(self, ses_message_id):
+        looked.append(ses_message_id)
+        return None if len(looked) == 1 else receipt(self, ses_message_id)
+
+    return racing
+
+
 def test_a_promise_naming_no_invoice_covers_what_is_overdue(acme, clock):
     clock.advance(timedelta(days=5))  # 7 March: both invoices are overdue
 
