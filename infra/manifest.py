@@ -100,18 +100,36 @@ class Queue:
     logical_id: str
     env_var: str
     """Holds the queue's URL in the environment of the functions that send to it."""
-    consumer: str
+    consumer: Function
     batch_size: int
+    """At most 10: what one ReceiveMessage returns, and so what the local runtime can hand on."""
     visibility_timeout_seconds: int
+    """At least VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT times the consumer's timeout."""
     max_receive_count: int
     max_concurrency: int
     """The most batches the event source mapping hands the consumer at once (at least 2)."""
     retention_days: int = 4
     dead_letter_retention_days: int = 14
 
+    def __post_init__(self) -> None:
+        least = VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT * self.consumer.timeout_seconds
+        if self.visibility_timeout_seconds < least:
+            raise ValueError(
+                f"queue {self.logical_id}: a visibility timeout of at least {least} seconds, "
+                f"{VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT} times {self.consumer.name}'s timeout"
+            )
+        if not 1 <= self.batch_size <= MAX_RECEIVE_BATCH:
+            raise ValueError(f"queue {self.logical_id}: a batch of 1 to {MAX_RECEIVE_BATCH}")
+
     @property
     def dead_letter_logical_id(self) -> str:
         return f"{self.logical_id}DeadLetters"
+
+
+VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT = 6
+"""AWS's advice for a queue behind Lambda: a batch still being retried by the poller is then not
+handed to a second instance meanwhile."""
+MAX_RECEIVE_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -259,11 +277,9 @@ FUNCTIONS: tuple[Function, ...] = (
 DECIDE_QUEUE = Queue(
     logical_id="DecideQueue",
     env_var="DECIDE_QUEUE_URL",
-    consumer=DECIDE.name,
+    consumer=DECIDE,
     batch_size=10,
-    # AWS's advice for a queue behind Lambda: at least six times the function's timeout, so a
-    # batch still being retried by the poller is not handed to a second instance meanwhile.
-    visibility_timeout_seconds=6 * DECIDE.timeout_seconds,
+    visibility_timeout_seconds=VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT * DECIDE.timeout_seconds,
     # Five receives before the dead-letter queue, as AWS advises for Lambda consumers, so a
     # throttled or conflicting decision has room to succeed; a bad message parks after that.
     max_receive_count=5,

@@ -107,7 +107,7 @@ class EventSourceMapping:
         try:
             response = self._invoke(self.event(messages))
         except Exception as error:  # an invocation error fails the whole batch, as in Lambda
-            logger.error("%s consumer failed the batch: %r", self.queue.consumer, error)
+            logger.error("%s consumer failed the batch: %r", self.queue.consumer.name, error)
             return {m["MessageId"] for m in messages}
         failures = (response or {}).get("batchItemFailures", [])
         return {str(f["itemIdentifier"]) for f in failures}

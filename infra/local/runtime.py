@@ -347,7 +347,7 @@ class LocalRuntime:
         """An event source mapping per queue, invoking its consumer as Lambda's poller does."""
         sqs = boto3.client("sqs")
         for queue in QUEUES:
-            invoke = functools.partial(self.router.invoke, self._physical_name(queue.consumer))
+            invoke = functools.partial(self.router.invoke, self._physical_name(queue.consumer.name))
             url = self.environment[queue.env_var]
             self.mappings.append(EventSourceMapping(sqs, queue, url, invoke, self.clock))
 

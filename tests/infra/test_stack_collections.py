@@ -249,14 +249,21 @@ def test_decide_may_receive_and_delete_on_its_queue_but_never_send(
     ("change", "complaint"),
     [
         ({"visibility_timeout_seconds": 6 * DECIDE.timeout_seconds - 1}, "visibility timeout"),
-        ({"consumer": SWEEP.name}, "must feed decide"),
-        ({"max_receive_count": 10}, "backlog alarm"),
+        ({"batch_size": 11}, "a batch of 1 to 10"),
     ],
 )
-def test_a_manifest_the_loop_cannot_run_on_stops_synth(
-    monkeypatch: pytest.MonkeyPatch, change: dict[str, Any], complaint: str
+def test_a_queue_the_loop_cannot_run_on_is_refused_by_the_manifest(
+    change: dict[str, Any], complaint: str
 ) -> None:
-    monkeypatch.setattr(collections, "DECIDE_QUEUE", dataclasses.replace(DECIDE_QUEUE, **change))
-
     with pytest.raises(ValueError, match=complaint):
+        dataclasses.replace(DECIDE_QUEUE, **change)
+
+
+def test_a_queue_whose_retries_would_raise_its_backlog_alarm_stops_synth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    retried_longer = dataclasses.replace(DECIDE_QUEUE, max_receive_count=10)
+    monkeypatch.setattr(collections, "DECIDE_QUEUE", retried_longer)
+
+    with pytest.raises(ValueError, match="backlog alarm"):
         collections.check_manifest()
