@@ -8,7 +8,7 @@ sets another schedule, the setting wins in AWS and the local runtime keeps the m
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -19,7 +19,7 @@ from constructs import Construct
 from infra.constructs.approvals import ApprovalGates
 from infra.constructs.function import AutoarFunction
 from infra.constructs.outbound_mail import OutboundMail
-from infra.constructs.storage import Storage
+from infra.constructs.storage import Storage, pin_logical_id
 from infra.manifest import DECIDE_QUEUE, INBOX, SWEEP
 from shared.collections.store import REVIEW_INDEX
 
@@ -148,10 +148,5 @@ def _build_queue(
         visibility_timeout=visibility_timeout,
         dead_letter_queue=dead_letter_queue,
     )
-    # The manifest's logical ids: a queue replaced because a construct moved would lose the
-    # messages waiting in it.
-    resource = queue.node.default_child
-    if not isinstance(resource, CfnResource):
-        raise TypeError(f"{queue.node.path} has no CloudFormation resource to name")
-    resource.override_logical_id(logical_id)
+    pin_logical_id(queue, logical_id)
     return queue

@@ -160,7 +160,7 @@ def _build_table(scope: Construct, spec: Table) -> dynamodb.Table:
             projection_type=dynamodb.ProjectionType.ALL,
         )
 
-    _pin_logical_id(table, spec.logical_id)
+    pin_logical_id(table, spec.logical_id)
     return table
 
 
@@ -219,7 +219,7 @@ def _build_inbox_bucket(scope: Construct, access_logs: s3.IBucket) -> s3.Bucket:
         ],
         removal_policy=RemovalPolicy.RETAIN,
     )
-    _pin_logical_id(bucket, INBOX.logical_id)
+    pin_logical_id(bucket, INBOX.logical_id)
     return bucket
 
 
@@ -228,9 +228,10 @@ def _attribute(key: Key) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=key.name, type=kind)
 
 
-def _pin_logical_id(construct: Construct, logical_id: str) -> None:
-    # Stateful resources keep the manifest's logical id, so moving a construct in the tree can
-    # never make CloudFormation replace a table or bucket (and orphan the retained original).
+def pin_logical_id(construct: Construct, logical_id: str) -> None:
+    """Give a stateful resource the manifest's logical id, so moving a construct in the tree can
+    never make CloudFormation replace it: a table or bucket orphaned beside a new one, or a
+    queue losing the messages waiting in it."""
     resource = construct.node.default_child
     if not isinstance(resource, CfnResource):
         raise TypeError(f"{construct.node.path} has no CloudFormation resource to name")
