@@ -3,6 +3,7 @@ one decision per queued account, emailing its reminder through SES exactly once.
 
 import json
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -141,6 +142,19 @@ def html_rows(html: str) -> list[list[str]]:
     """The invoice table of an HTML part: its body rows, cell by cell."""
     body = html.partition("<tbody>")[2].partition("</tbody>")[0]
     return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def reply_to_the_reminder(sender: str, text: str, in_reply_to: str | None = None) -> bytes:
+    """A reply to ACME's reminder, sent to the plain AR address."""
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = f"ar@{MAIL_DOMAIN}"
+    reply["Subject"] = "Re: Payment reminder - Acme GmbH"
+    reply["Message-ID"] = f"<{uuid.uuid4()}@reply.example>"
+    if in_reply_to is not None:
+        reply["In-Reply-To"] = in_reply_to
+    reply.set_content(text)
+    return reply.as_bytes()
 
 
 def deliver_mail(
@@ -439,14 +453,12 @@ def test_a_reply_to_the_reminder_is_tied_to_the_account_by_its_thread(acme, cloc
 
     # When someone who is no contact of ACME answers it at the plain AR address
     clock.advance(timedelta(hours=2))
-    reply = EmailMessage()
-    reply["From"] = "Sam Treasury <treasury@holding.example>"
-    reply["To"] = f"ar@{MAIL_DOMAIN}"
-    reply["Subject"] = "Re: Payment reminder - Acme GmbH"
-    reply["Message-ID"] = "<reply-1@holding.example>"
-    reply["In-Reply-To"] = ses_message_header(sent.id, REGION)
-    reply.set_content("We are looking into it and will come back to you this week.")
-    receipt = deliver_mail(acme, reply.as_bytes())
+    reply = reply_to_the_reminder(
+        "Sam Treasury <treasury@holding.example>",
+        "We are looking into it and will come back to you this week.",
+        in_reply_to=ses_message_header(sent.id, REGION),
+    )
+    receipt = deliver_mail(acme, reply)
 
     # Then inbound mail ties it to ACME through the thread of the reminder
     assert receipt["account_id"] == "ACME"
@@ -460,13 +472,11 @@ def test_a_customer_who_says_they_paid_is_put_to_a_person(acme, clock, dmarc, es
     # Given ACME's reminder went out, and its contact answers that they paid
     decide(sqs_batch(review_of("ACME")))
     clock.advance(timedelta(hours=2))
-    reply = EmailMessage()
-    reply["From"] = "Dana Payables <ap@customer.example>"
-    reply["To"] = f"ar@{MAIL_DOMAIN}"
-    reply["Subject"] = "Re: Payment reminder - Acme GmbH"
-    reply["Message-ID"] = "<reply-2@customer.example>"
-    reply.set_content("We already paid INV-1 and INV-2 last Friday by wire.")
-    deliver_mail(acme, reply.as_bytes(), dmarc=dmarc)
+    reply = reply_to_the_reminder(
+        "Dana Payables <ap@customer.example>",
+        "We already paid INV-1 and INV-2 last Friday by wire.",
+    )
+    deliver_mail(acme, reply, dmarc=dmarc)
 
     # When the account comes up for review, as the reply put it
     decide(sqs_batch(review_of("ACME", clock.now())))
